@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * wire.h: every struct that crosses between the kernel and userspace.
+ *
+ * The TypeScript decoder (src/decode/) reads these layouts; test/wire-layout checks the offsets against the
+ * BTF of the built object, so a change here that is not mirrored there fails a test.
+ * All integers are little-endian host order; records are not padded between the header and the payload.
+ */
+#ifndef KTRAIL_WIRE_H
+#define KTRAIL_WIRE_H
+
+#define KT_COMM_LEN 16
+#define KT_UTS_LEN 16
+#define KT_MAX_ARGS 6
+#define KT_MAX_SYSCALLS 512 /* x86_64 numbers are below this */
+
+/* Per-argument wire kinds (src/catalog/types.ts DecodeSpec.wire). */
+enum arg_kind {
+	ARG_NONE = 0,     /* not a field */
+	ARG_REG = 1,      /* the raw register only */
+	ARG_STR = 2,      /* user NUL-terminated string */
+	ARG_STR_ARR = 3,  /* user NULL-terminated array of string pointers */
+	ARG_SOCKADDR = 4, /* user struct sockaddr; length from len_arg when != 0xff */
+	ARG_BUF = 5,      /* user bytes; count = value of argument len_arg, capped at max */
+	ARG_STRUCT = 6,   /* fixed-size user struct of max bytes */
+	ARG_INT_PTR = 7,  /* user int[max/4] behind a pointer (pipe fds) */
+};
+
+/* Per-syscall emission mode (SyscallFacts.emit). */
+enum emit_mode {
+	EMIT_EXIT = 0,       /* read pointer args at exit, emit at exit */
+	EMIT_ENTRY_EXIT = 1, /* read pointer args at entry, emit at exit (execve) */
+	EMIT_ENTRY = 2,      /* emit at entry only (exit, exit_group) */
+};
+
+/*
+ * syscall_cfg_t: value of syscall_cfg_map[x86_64 nr], filled from the catalog at start-up.
+ * A zero `selected` means the syscall is not traced and costs one lookup.
+ */
+struct syscall_cfg_t {
+	__u64 selected;            /* bitmap of policies that select this event; 0 = not traced */
+	__u32 event_id;            /* catalog id (== nr for syscalls) */
+	__u8 emit;                 /* enum emit_mode */
+	__u8 nargs;                /* fields before returnValue */
+	__u8 kind[KT_MAX_ARGS];    /* enum arg_kind per argument register */
+	__u8 len_arg[KT_MAX_ARGS]; /* for BUF/SOCKADDR: index of the length argument, 0xff = none */
+	__u16 max[KT_MAX_ARGS];    /* byte bound for STR/STR_ARR/BUF, size for STRUCT/INT_PTR */
+};
+
+/* Header flags. */
+#define KT_F_COMPAT 0x1       /* 32-bit syscall (isCompat) */
+#define KT_F_AT_ENTRY 0x2     /* emitted at entry: no return value, no duration */
+#define KT_F_CONTAINER 0x4    /* reserved: task runs in a started container */
+
+/*
+ * event_hdr_t: the first bytes of every event record.
+ * Timestamps are from the boot clock (bpf_ktime_get_boot_ns), converted to epoch ns in userspace.
+ */
+struct event_hdr_t {
+	__u64 ts;                 /* emission time, boot ns */
+	__u64 seq;                /* per-run sequence number, from 1, taken before the reservation */
+	__u64 duration_ns;        /* exit - entry on the same thread; 0 when emitted at entry */
+	__u64 start_time;         /* thread start, boot ns (task->start_boottime) */
+	__u64 cgroup_id;          /* bpf_get_current_cgroup_id() */
+	__u64 matched;            /* bitmap of matching policies */
+	__s64 retval;             /* syscall return value (-errno on failure); 0 at entry */
+	__u64 args[KT_MAX_ARGS];  /* raw argument registers at entry */
+	__u32 event_id;           /* catalog id */
+	__u32 syscall_nr;         /* x86_64 number of the syscall in flight (or 0xffffffff) */
+	__u32 cpu;
+	__u32 host_pid;           /* tgid in the initial pid namespace */
+	__u32 host_tid;
+	__u32 host_ppid;          /* real_parent's tgid */
+	__u32 pid;                /* the same in the task's own pid namespace */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;                /* effective uid, in the initial user namespace (cred->euid) */
+	__u32 gid;                /* effective gid (cred->egid) */
+	__u32 mnt_ns;             /* mount namespace inode number */
+	__u32 pid_ns;             /* pid namespace inode number */
+	__u32 flags;              /* KT_F_* */
+	__u32 size;               /* whole record length in bytes, header included */
+	__u32 policy_version;     /* reserved for policy reloads; 0 */
+	char comm[KT_COMM_LEN];
+	char uts[KT_UTS_LEN];     /* utsname nodename, truncated */
+};
+
+/*
+ * Payload: after the header, one blob for each argument whose kind is not ARG_REG/ARG_NONE, in argument
+ * order. Each blob is a blob_hdr_t followed by `len` bytes:
+ *   STR      bytes of the string without its NUL
+ *   STR_ARR  u32 count, then for each string a u16 length and its bytes (no NUL)
+ *   SOCKADDR the raw sockaddr bytes (family first)
+ *   BUF, STRUCT, INT_PTR  the raw bytes
+ */
+struct blob_hdr_t {
+	__u16 len;    /* payload bytes that follow */
+	__u8 status;  /* enum blob_status */
+	__u8 kind;    /* enum arg_kind, for sanity checks */
+};
+
+enum blob_status {
+	BLOB_OK = 0,
+	BLOB_NULL = 1,      /* the pointer was NULL */
+	BLOB_FAULT = 2,     /* the read failed (bad or non-resident address); len is 0 */
+	BLOB_TRUNCATED = 3, /* the value was longer than the bound; len bytes were kept */
+};
+
+/*
+ * stats_t: value of the per-CPU stats_map[event_id]; userspace sums the CPUs.
+ */
+struct stats_t {
+	__u64 submitted; /* records committed to the ring buffer */
+	__u64 lost;      /* reservations that failed (ring full) */
+	__u64 read_errors; /* user-memory reads that failed (BLOB_FAULT) */
+	__u64 filtered;  /* reserved: dropped by in-kernel filters */
+};
+
+#endif /* KTRAIL_WIRE_H */
