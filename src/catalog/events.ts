@@ -1,0 +1,174 @@
+/**
+ * Hand-written non-syscall events: the process lifecycle and the kernel-side module events, with Tracee v0.24's
+ * ids, names, field names and types (aquasecurity/tracee v0.24.1 pkg/events/core.go; C types from v0.23.2) and
+ * ktrail's per-field tags (COMPAT.md 1.5). The lifecycle wire format is not settled yet: integers decode as
+ * registers-sized values and strings as bounded strings until it is.
+ */
+import type { ArgTag, EventSpec, FieldSpec, ProbeSpec, TraceeType } from './types.js';
+
+const STR_MAX = 4096;
+/** Module names, versions and srcversions are short fixed-size kernel strings (MODULE_NAME_LEN is 56). */
+const MOD_STR_MAX = 64;
+
+function f(
+  name: string,
+  type: TraceeType,
+  cType: string,
+  tags: readonly ArgTag[],
+  strMax = STR_MAX,
+): FieldSpec {
+  if (type === 'string') return { name, cType, type, decode: { wire: 'str', max: strMax }, tags };
+  if (type === '[]string') return { name, cType, type, decode: { wire: 'str_arr', max: strMax }, tags };
+  return { name, cType, type, decode: { wire: 'reg' }, tags };
+}
+
+const K: readonly ArgTag[] = ['K'];
+const K_OPT: readonly ArgTag[] = ['K', 'OPT'];
+
+function taskIds(prefix: string, startName: string): FieldSpec[] {
+  return [
+    f(`${prefix}_tid`, 'int32', 'int', K),
+    f(`${prefix}_ns_tid`, 'int32', 'int', K),
+    f(`${prefix}_pid`, 'int32', 'int', K),
+    f(`${prefix}_ns_pid`, 'int32', 'int', K),
+    f(startName, 'time.Time', 'unsigned long', K),
+  ];
+}
+
+function tp(target: string, needs?: string): ProbeSpec {
+  return needs === undefined
+    ? { kind: 'tp_btf', target, required: true }
+    : { kind: 'tp_btf', target, required: true, needs };
+}
+
+const MODULE_TP_NEEDS = 'CONFIG_MODULES';
+
+export const EVENTS: readonly EventSpec[] = [
+  {
+    id: 714,
+    name: 'sched_process_fork',
+    version: '1.0.0',
+    kind: 'lifecycle',
+    description:
+      'A new thread or process was created (fork, vfork, clone): parent, child, process and leader ids.',
+    sets: [],
+    fields: [
+      ...taskIds('parent', 'parent_start_time'),
+      ...taskIds('child', 'start_time'),
+      ...taskIds('parent_process', 'parent_process_start_time'),
+      ...taskIds('leader', 'leader_start_time'),
+    ],
+    probes: [tp('sched_process_fork')],
+    related: ['clone', 'clone3', 'fork', 'vfork', 'sched_process_exec', 'sched_process_exit'],
+  },
+  {
+    id: 715,
+    name: 'sched_process_exec',
+    version: '1.0.0',
+    kind: 'lifecycle',
+    description: 'A process replaced its image with a new program (execve and execveat that succeeded).',
+    sets: ['default', 'proc'],
+    fields: [
+      f('cmdpath', 'string', 'const char *', K),
+      f('pathname', 'string', 'const char *', K),
+      f('dev', 'uint32', 'dev_t', K),
+      f('inode', 'uint64', 'unsigned long', K),
+      f('ctime', 'uint64', 'unsigned long', K),
+      f('inode_mode', 'uint16', 'umode_t', K),
+      f('interpreter_pathname', 'string', 'const char *', K_OPT),
+      f('interpreter_dev', 'uint32', 'dev_t', K_OPT),
+      f('interpreter_inode', 'uint64', 'unsigned long', K_OPT),
+      f('interpreter_ctime', 'uint64', 'unsigned long', K_OPT),
+      f('argv', '[]string', 'const char **', ['U']),
+      f('interp', 'string', 'const char *', K),
+      f('stdin_type', 'uint16', 'umode_t', K),
+      f('stdin_path', 'string', 'char *', K_OPT),
+      f('invoked_from_kernel', 'bool', 'bool', K),
+      f('prev_comm', 'string', 'const char *', K),
+      f('env', '[]string', 'const char **', ['U', 'OPT']),
+      f('pwd', 'string', 'const char *', K_OPT),
+    ],
+    probes: [tp('sched_process_exec')],
+    related: ['execve', 'execveat', 'sched_process_fork', 'sched_process_exit'],
+    notes: [
+      'argv and env are read from the new program stack (user memory) at the tracepoint, before it runs; env is only filled when requested (exec-env).',
+    ],
+  },
+  {
+    id: 716,
+    name: 'sched_process_exit',
+    version: '1.0.0',
+    kind: 'lifecycle',
+    description: 'A thread exited; process_group_exit is true when it was the last thread of its process.',
+    sets: ['proc', 'proc_life'],
+    fields: [
+      f('exit_code', 'int32', 'int', K),
+      f('signal_code', 'int32', 'int', K),
+      f('process_group_exit', 'bool', 'bool', K),
+    ],
+    probes: [tp('sched_process_exit')],
+    related: ['exit', 'exit_group', 'sched_process_fork', 'sched_process_exec'],
+  },
+  {
+    id: 762,
+    name: 'do_init_module',
+    version: '1.0.0',
+    kind: 'module',
+    description: 'The kernel ran the init function of a newly loaded module (kprobe on do_init_module).',
+    sets: [],
+    fields: [
+      f('name', 'string', 'const char *', K, MOD_STR_MAX),
+      f('version', 'string', 'const char *', K_OPT, MOD_STR_MAX),
+      f('src_version', 'string', 'const char *', K_OPT, MOD_STR_MAX),
+    ],
+    probes: [
+      { kind: 'kprobe', target: 'do_init_module', required: true, needs: 'CONFIG_KPROBES, CONFIG_MODULES' },
+      {
+        kind: 'kretprobe',
+        target: 'do_init_module',
+        required: true,
+        needs: 'CONFIG_KPROBES, CONFIG_MODULES',
+      },
+    ],
+    related: ['module_load', 'init_module', 'finit_module'],
+    notes: [
+      'Cancelled at start on kernels without kprobes or without module support, with a one-line reason.',
+    ],
+  },
+  {
+    id: 785,
+    name: 'module_load',
+    version: '1.0.0',
+    kind: 'module',
+    description:
+      'A kernel module finished loading (tracepoint module:module_load); fields come from kernel memory.',
+    sets: [],
+    fields: [
+      f('name', 'string', 'const char *', K, MOD_STR_MAX),
+      f('version', 'string', 'const char *', K_OPT, MOD_STR_MAX),
+      f('src_version', 'string', 'const char *', K_OPT, MOD_STR_MAX),
+      f('pathname', 'string', 'const char *', K_OPT),
+      f('dev', 'uint32', 'dev_t', K_OPT),
+      f('inode', 'uint64', 'unsigned long', K_OPT),
+      f('ctime', 'uint64', 'u64', K_OPT),
+    ],
+    probes: [{ kind: 'tracepoint', target: 'module:module_load', required: true, needs: MODULE_TP_NEEDS }],
+    related: ['init_module', 'finit_module', 'do_init_module', 'module_free'],
+    notes: ['pathname, dev, inode and ctime are filled only when the syscall in flight is finit_module.'],
+  },
+  {
+    id: 786,
+    name: 'module_free',
+    version: '1.0.0',
+    kind: 'module',
+    description: 'A kernel module was freed after unloading (tracepoint module:module_free).',
+    sets: [],
+    fields: [
+      f('name', 'string', 'const char *', K, MOD_STR_MAX),
+      f('version', 'string', 'const char *', K_OPT, MOD_STR_MAX),
+      f('src_version', 'string', 'const char *', K_OPT, MOD_STR_MAX),
+    ],
+    probes: [{ kind: 'tracepoint', target: 'module:module_free', required: true, needs: MODULE_TP_NEEDS }],
+    related: ['delete_module', 'module_load'],
+  },
+];
