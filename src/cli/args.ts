@@ -1,0 +1,208 @@
+/**
+ * Command-line parsing from one declared option list. Every long flag has a `KTRAIL_*` environment variable
+ * that sets its default (flags override it). Pure: no I/O, so it is unit-tested.
+ */
+import { KtrailError } from '../errors.js';
+
+export interface OptionSpec {
+  readonly long: string;
+  readonly short?: string;
+  /** Takes a value; `repeat` collects every occurrence. */
+  readonly value: 'none' | 'one' | 'repeat';
+  readonly help: string;
+  readonly arg?: string;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    long: 'events',
+    short: 'e',
+    value: 'repeat',
+    arg: 'EXPR',
+    help: "events to trace: NAME, 'PREFIX*', -NAME, SET, tag=SET",
+  },
+  {
+    long: 'scope',
+    short: 's',
+    value: 'repeat',
+    arg: 'EXPR',
+    help: 'which processes to trace (uid=0, comm=bash, ...)',
+  },
+  {
+    long: 'policy',
+    short: 'p',
+    value: 'repeat',
+    arg: 'PATH',
+    help: 'policy file or directory (v1beta1 YAML)',
+  },
+  {
+    long: 'output',
+    short: 'o',
+    value: 'repeat',
+    arg: 'FORMAT',
+    help: 'table | json | json:PATH | none | option:parse-arguments',
+  },
+  {
+    long: 'buffer-size',
+    value: 'one',
+    arg: 'MIB',
+    help: 'ring buffer size in MiB, a power of two (default 8)',
+  },
+  {
+    long: 'stats-interval',
+    value: 'one',
+    arg: 'SECONDS',
+    help: 'print loss statistics to stderr this often (0: only at exit; default 10)',
+  },
+  { long: 'json', value: 'none', help: 'list: print JSON' },
+  { long: 'help', short: 'h', value: 'none', help: 'show this help' },
+];
+
+export interface ParsedArgs {
+  readonly command: string | undefined;
+  readonly positionals: readonly string[];
+  readonly values: ReadonlyMap<string, readonly string[]>;
+  readonly flags: ReadonlySet<string>;
+}
+
+export const COMMANDS = ['list', 'man', 'version', 'help'] as const;
+
+function envName(long: string): string {
+  return `KTRAIL_${long.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Parses argv (without node and the script). Environment variables give defaults for flags not on the command
+ * line; comma-separated values in an environment variable stay one value, as if given once.
+ */
+export function parseArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): ParsedArgs {
+  const values = new Map<string, string[]>();
+  const flags = new Set<string>();
+  const positionals: string[] = [];
+  const byShort = new Map(OPTIONS.filter((o) => o.short).map((o) => [o.short!, o]));
+  const byLong = new Map(OPTIONS.map((o) => [o.long, o]));
+
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    let opt: OptionSpec | undefined;
+    let inline: string | undefined;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      inline = eq < 0 ? undefined : a.slice(eq + 1);
+      opt = byLong.get(name);
+      if (!opt) {
+        const hint = closest(name, [...byLong.keys()]);
+        throw new KtrailError('USAGE', `unknown flag '--${name}'`, {
+          hint: hint
+            ? `did you mean '--${hint}'? 'ktrail --help' lists the flags`
+            : "'ktrail --help' lists the flags",
+        });
+      }
+    } else if (a.startsWith('-') && a.length > 1 && !/^-\d/.test(a)) {
+      opt = byShort.get(a[1]!);
+      if (!opt)
+        throw new KtrailError('USAGE', `unknown flag '${a.slice(0, 2)}'`, {
+          hint: "'ktrail --help' lists the flags",
+        });
+      if (a.length > 2) inline = a.slice(2).replace(/^=/, '');
+    } else {
+      positionals.push(a);
+      continue;
+    }
+    if (opt.value === 'none') {
+      if (inline !== undefined) throw new KtrailError('USAGE', `flag '--${opt.long}' takes no value`);
+      flags.add(opt.long);
+      continue;
+    }
+    let v = inline;
+    if (v === undefined) {
+      v = argv[i + 1];
+      if (v === undefined) {
+        throw new KtrailError('USAGE', `flag '--${opt.long}' needs a value`, {
+          hint: `--${opt.long} ${opt.arg ?? 'VALUE'}`,
+        });
+      }
+      i++;
+    }
+    const list = values.get(opt.long) ?? [];
+    if (opt.value === 'one' && list.length > 0)
+      throw new KtrailError('USAGE', `flag '--${opt.long}' given twice`);
+    list.push(v);
+    values.set(opt.long, list);
+  }
+
+  for (const o of OPTIONS) {
+    if (o.value === 'none' || values.has(o.long)) continue;
+    const e = env[envName(o.long)];
+    if (e !== undefined && e !== '') values.set(o.long, [e]);
+  }
+
+  const first = positionals[0];
+  const command = first !== undefined && (COMMANDS as readonly string[]).includes(first) ? first : undefined;
+  if (first !== undefined && command === undefined) {
+    const hint = closest(first, COMMANDS);
+    throw new KtrailError('USAGE', `unknown command '${first}'`, {
+      hint: hint ? `did you mean 'ktrail ${hint}'?` : `commands: ${COMMANDS.join(', ')}`,
+    });
+  }
+  return { command, positionals: command ? positionals.slice(1) : positionals, values, flags };
+}
+
+export function usage(): string {
+  const lines = [
+    'Usage: ktrail [flags]                       trace events live (default set, as a table)',
+    '       ktrail list [PATTERN|tag=SET] [--json] list events',
+    '       ktrail man EVENT|TABLE              an event or flag table explained',
+    '       ktrail version',
+    '',
+    'Flags (each long flag also reads KTRAIL_<NAME> from the environment):',
+  ];
+  for (const o of OPTIONS) {
+    const left = `${o.short ? `-${o.short}, ` : '    '}--${o.long}${o.arg ? ` ${o.arg}` : ''}`;
+    lines.push(`  ${left.padEnd(28)} ${o.help}`);
+  }
+  lines.push(
+    '',
+    'Examples:',
+    '  ktrail -e delete_module',
+    '  ktrail -e system_module -o json',
+    "  ktrail list 'tag=system_module'",
+  );
+  return lines.join('\n');
+}

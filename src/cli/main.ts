@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * The ktrail command. `main()` returns the exit status instead of exiting, so tests can call it; errors a person
+ * can meet are KtrailErrors, printed as one line plus a hint, never as a stack trace.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { KtrailError } from '../errors.js';
+import { parseArgs, usage } from './args.js';
+import { runList } from './commands/list.js';
+import { runMan } from './commands/man.js';
+import { runTrace } from './commands/trace.js';
+
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const stdio: Io = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return `ktrail ${pkg.version}`;
+}
+
+/** Prints an error the way a person should see it: what failed, then what to do. */
+export function reportError(e: unknown, io: Io): number {
+  if (e instanceof KtrailError) {
+    io.err(`ktrail: ${e.message}`);
+    if (e.hint) io.err(`  hint: ${e.hint}`);
+    return e.exitCode;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  io.err(`ktrail: internal error: ${msg}`);
+  io.err('  hint: this is a bug in ktrail; set KTRAIL_DEBUG=1 for the stack trace and report it');
+  if (process.env['KTRAIL_DEBUG'] && e instanceof Error && e.stack) io.err(e.stack);
+  return 1;
+}
+
+export async function main(argv: readonly string[], io: Io = stdio, env = process.env): Promise<number> {
+  try {
+    const args = parseArgs(argv, env);
+    if (args.flags.has('help') || args.command === 'help') {
+      io.out(usage());
+      return 0;
+    }
+    switch (args.command) {
+      case 'list':
+        io.out(runList(args.positionals, args.flags.has('json')));
+        return 0;
+      case 'man':
+        io.out(runMan(args.positionals));
+        return 0;
+      case 'version':
+        io.out(version());
+        return 0;
+      default:
+        if (args.positionals.length > 0) {
+          throw new KtrailError('USAGE', `unexpected argument '${args.positionals[0]}'`, {
+            hint: "'ktrail --help' shows the usage",
+          });
+        }
+        return await runTrace(args, io);
+    }
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.exitCode = reportError(e, stdio);
+    },
+  );
+}

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { EventSpec } from '../catalog/types.js';
+import { Decoder, decodeSockaddr, narrowRegister } from './decode.js';
+import { BLOB_HDR_SIZE, HDR } from './wire.js';
+
+const deleteModule: EventSpec = {
+  id: 176,
+  name: 'delete_module',
+  version: '1.0.0',
+  kind: 'syscall',
+  description: '',
+  sets: ['syscalls', 'system', 'system_module'],
+  fields: [
+    {
+      name: 'name',
+      cType: 'const char *',
+      type: 'string',
+      decode: { wire: 'str', max: 64 },
+      tags: ['U', 'TOCTOU'],
+    },
+    { name: 'flags', cType: 'unsigned int', type: 'int32', decode: { wire: 'reg' }, tags: ['K'] },
+    { name: 'returnValue', cType: 'long', type: 'int64', decode: { wire: 'reg' }, tags: ['K'] },
+  ],
+  probes: [],
+  syscall: { nr: 176, compatNrs: [129], emit: 'exit' },
+};
+
+/** Builds a record the way bpf/ktrail.bpf.c lays it out. */
+function record(name: Uint8Array | null, status = 0): Uint8Array {
+  const body = name ?? new Uint8Array(0);
+  const size = HDR.SIZE + BLOB_HDR_SIZE + body.length;
+  const b = new Uint8Array(size);
+  const dv = new DataView(b.buffer);
+  dv.setBigUint64(HDR.ts, 5_000_000_000n, true);
+  dv.setBigUint64(HDR.seq, 42n, true);
+  dv.setBigUint64(HDR.durationNs, 2140n, true);
+  dv.setBigUint64(HDR.startTime, 4_000_000_000n, true);
+  dv.setBigUint64(HDR.cgroupId, 8412n, true);
+  dv.setBigUint64(HDR.matched, 1n, true);
+  dv.setBigInt64(HDR.retval, -38n, true);
+  dv.setBigUint64(HDR.args, 0x7ffd0000n, true);
+  dv.setBigUint64(HDR.args + 8, 0xa00n, true);
+  dv.setUint32(HDR.eventId, 176, true);
+  dv.setUint32(HDR.syscallNr, 176, true);
+  dv.setUint32(HDR.cpu, 1, true);
+  for (const [off, v] of [
+    [HDR.hostPid, 4242],
+    [HDR.hostTid, 4243],
+    [HDR.hostPpid, 4100],
+    [HDR.pid, 42],
+    [HDR.tid, 43],
+    [HDR.ppid, 1],
+    [HDR.uid, 0],
+    [HDR.gid, 0],
+    [HDR.mntNs, 4026531841],
+    [HDR.pidNs, 4026531836],
+    [HDR.size, size],
+  ] as const) {
+    dv.setUint32(off, v, true);
+  }
+  b.set(new TextEncoder().encode('rmmod'), HDR.comm);
+  b.set(new TextEncoder().encode('node-1'), HDR.uts);
+  dv.setUint16(HDR.SIZE, body.length, true);
+  dv.setUint8(HDR.SIZE + 2, status);
+  dv.setUint8(HDR.SIZE + 3, 2);
+  b.set(body, HDR.SIZE + BLOB_HDR_SIZE);
+  return b;
+}
+
+const decoder = () =>
+  new Decoder({
+    eventById: (id) => (id === 176 ? deleteModule : undefined),
+    bootToEpochNs: 1_700_000_000_000_000_000n,
+  });
+
+test('a delete_module record decodes to exact values', () => {
+  const ev = decoder().decodeRecord(record(new TextEncoder().encode('foo')));
+  assert.ok(ev);
+  assert.equal(ev.timestamp, 1_700_000_005_000_000_000n);
+  assert.equal(ev.threadStartTime, 1_700_000_004_000_000_000n);
+  assert.equal(ev.seq, 42n);
+  assert.equal(ev.durationNs, 2140n);
+  assert.equal(ev.returnValue, -38);
+  assert.equal(ev.processName, 'rmmod');
+  assert.equal(ev.hostName, 'node-1');
+  assert.equal(ev.hostProcessId, 4242);
+  assert.equal(ev.hostThreadId, 4243);
+  assert.equal(ev.processId, 42);
+  assert.equal(ev.threadId, 43);
+  assert.equal(ev.syscall, 'delete_module');
+  assert.equal(ev.cgroupId, 8412n);
+  assert.equal(ev.mountNamespace, 4026531841);
+  assert.deepEqual(ev.args, [
+    { name: 'name', type: 'string', value: 'foo' },
+    { name: 'flags', type: 'int32', value: 2560 },
+  ]);
+});
+
+test('a NULL name pointer decodes as an empty value marked null', () => {
+  const ev = decoder().decodeRecord(record(null, 1));
+  assert.deepEqual(ev?.args[0], { name: 'name', type: 'string', value: '', problem: 'null' });
+});
+
+test('batches of length-prefixed records; bad records are counted, not thrown', () => {
+  const a = record(new TextEncoder().encode('a'));
+  const bad = record(new TextEncoder().encode('b')).subarray(0, 100);
+  const batch = new Uint8Array(4 + a.length + 4 + bad.length + 4 + a.length);
+  const dv = new DataView(batch.buffer);
+  let off = 0;
+  for (const r of [a, bad, a]) {
+    dv.setUint32(off, r.length, true);
+    batch.set(r, off + 4);
+    off += 4 + r.length;
+  }
+  const d = decoder();
+  const out = d.decodeBatch(batch);
+  assert.equal(out.length, 2);
+  assert.equal(d.errors.short_record, 1);
+});
+
+test('register narrowing follows the field type', () => {
+  assert.equal(narrowRegister(0xffffffffffffffdan, 'int64'), -38);
+  assert.equal(narrowRegister(0xffffffffn, 'int32'), -1);
+  assert.equal(narrowRegister(0x1ffffffffn, 'uint32'), 0xffffffff);
+  assert.equal(narrowRegister(0xffffffffffffffffn, 'trace.Pointer'), 0xffffffffffffffffn);
+});
+
+test('socket addresses decode as Tracee prints them', () => {
+  const in4 = new Uint8Array([2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(decodeSockaddr(in4), { sa_family: 'AF_INET', sin_port: '8080', sin_addr: '127.0.0.1' });
+  const un = new Uint8Array([1, 0, ...new TextEncoder().encode('/run/x.sock'), 0, 0]);
+  assert.deepEqual(decodeSockaddr(un), { sa_family: 'AF_UNIX', sun_path: '/run/x.sock' });
+  const in6 = new Uint8Array(28);
+  in6.set([10, 0, 0, 80], 0);
+  in6[23] = 1;
+  assert.deepEqual(decodeSockaddr(in6), {
+    sa_family: 'AF_INET6',
+    sin6_port: '80',
+    sin6_flowinfo: '0',
+    sin6_addr: '::1',
+    sin6_scopeid: '0',
+  });
+});

@@ -1,0 +1,68 @@
+import type { EventSpec, TraceeType } from '../catalog/types.js';
+
+/** A decoded socket address, keyed as Tracee prints it (all values are strings). */
+export type SockAddrValue = Readonly<Record<string, string>>;
+
+export type ArgValue =
+  | number
+  | bigint
+  | string
+  | boolean
+  | readonly string[]
+  | readonly number[]
+  | SockAddrValue
+  | Uint8Array
+  | null;
+
+/** Why a user-memory argument has no (complete) value. */
+export type ArgProblem = 'null' | 'fault' | 'truncated';
+
+export interface EventArg {
+  readonly name: string;
+  readonly type: TraceeType;
+  readonly value: ArgValue;
+  /** Set when the value could not be read whole; the value is then empty (or cut, for `truncated`). */
+  readonly problem?: ArgProblem;
+}
+
+/**
+ * One decoded event. Field names and meanings follow Tracee's classic `trace.Event` (COMPAT.md 2); the
+ * nanosecond clocks and 64-bit ids stay bigint so that JSON output is exact.
+ */
+export interface TraceEvent {
+  readonly spec: EventSpec;
+  /** Event time, ns since the epoch. */
+  readonly timestamp: bigint;
+  /** Thread start time, ns since the epoch. */
+  readonly threadStartTime: bigint;
+  readonly processorId: number;
+  readonly processId: number;
+  readonly cgroupId: bigint;
+  readonly threadId: number;
+  parentProcessId: number;
+  readonly hostProcessId: number;
+  readonly hostThreadId: number;
+  readonly hostParentProcessId: number;
+  readonly userId: number;
+  readonly groupId: number;
+  readonly mountNamespace: number;
+  readonly pidNamespace: number;
+  readonly processName: string;
+  executablePath: string;
+  readonly hostName: string;
+  containerId: string;
+  /** The syscall result (-errno on failure); 0 for events emitted at entry. */
+  readonly returnValue: number | bigint;
+  /** Name of the syscall in flight, '' when none. */
+  readonly syscall: string;
+  readonly isCompat: boolean;
+  /** True when the record was emitted at syscall entry (no return value, no duration). */
+  readonly atEntry: boolean;
+  readonly args: readonly EventArg[];
+  /** Kernel-assigned per-run sequence number (ktrail addition). */
+  readonly seq: bigint;
+  /** Syscall entry to exit in ns; undefined for events emitted at entry (ktrail addition). */
+  readonly durationNs: bigint | undefined;
+  /** Bitmap of the policies that matched, bit i = policy i. */
+  matched: bigint;
+}

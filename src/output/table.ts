@@ -1,0 +1,58 @@
+/**
+ * Tracee v0.24's `table` output (COMPAT.md 3): fixed-width columns TIME UID COMM PID TID RET EVENT ARGS.
+ * ktrail keeps RET; with parse-arguments RET shows the errno name too (`-38 ENOSYS`) and flag fields their names.
+ */
+import { retvalErrno } from '../catalog/values/index.js';
+import type { ArgValue, EventArg, TraceEvent } from '../decode/event.js';
+import { parsedArg } from './json.js';
+
+export const TABLE_HEADER =
+  `${pad('TIME', 16)} ${pad('UID', 6)} ${pad('COMM', 16)} ${pad('PID', 7)} ${pad('TID', 7)} ${pad('RET', 16)} ` +
+  `${pad('EVENT', 25)} ARGS`;
+
+function pad(s: string, width: number): string {
+  return s.length >= width ? s : s + ' '.repeat(width - s.length);
+}
+
+/** Local wall-clock time as HH:MM:SS:uuuuuu. */
+export function tableTime(epochNs: bigint): string {
+  const ms = Number(epochNs / 1_000_000n);
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const micros = String(Number((epochNs / 1000n) % 1_000_000n)).padStart(6, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}:${micros}`;
+}
+
+/** Go's %v rendering of an argument value, as Tracee's table prints it. */
+export function tableValue(v: ArgValue): string {
+  if (v === null) return '<nil>';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (v instanceof Uint8Array) return `[${Array.from(v).join(' ')}]`;
+  if (Array.isArray(v)) return `[${v.map((x) => tableValue(x as ArgValue)).join(' ')}]`;
+  const entries = Object.entries(v as Record<string, string>).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  return `map[${entries.map(([k, x]) => `${k}:${x}`).join(' ')}]`;
+}
+
+function argText(ev: TraceEvent, a: EventArg, i: number, parse: boolean): string {
+  if (a.problem === 'null') return `${a.name}: <null>`;
+  if (a.problem === 'fault') return `${a.name}: <unreadable>`;
+  const parsed = parse ? parsedArg(ev, a, i) : undefined;
+  return `${a.name}: ${parsed ?? tableValue(a.value)}${a.problem === 'truncated' ? '...' : ''}`;
+}
+
+export function formatTableRow(ev: TraceEvent, parseArguments: boolean): string {
+  let ret = String(ev.returnValue);
+  if (parseArguments && ev.spec.syscall) {
+    const errno = retvalErrno(ev.returnValue, ev.spec.name);
+    if (errno !== undefined) ret += ` ${errno}`;
+  }
+  const name = ev.spec.name.length > 25 ? `${ev.spec.name.slice(0, 22)}...` : ev.spec.name;
+  const args = ev.args.map((a, i) => argText(ev, a, i, parseArguments)).join(', ');
+  return (
+    `${pad(tableTime(ev.timestamp), 16)} ${pad(String(ev.userId), 6)} ${pad(ev.processName, 16)} ` +
+    `${pad(String(ev.processId), 7)} ${pad(String(ev.threadId), 7)} ${pad(ret, 16)} ${pad(name, 25)} ${args}`
+  );
+}

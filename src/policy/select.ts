@@ -1,0 +1,110 @@
+/**
+ * Event selection from `-e/--events` expressions (COMPAT.md 4): names, `PREFIX*` wildcards, `-NAME` exclusions,
+ * bare set names (`fs`, v0.24) and `tag=SET[,SET]` (main). Pure: it turns text into a set of catalog events and
+ * never touches the kernel. Argument, return-value and scope filters (`NAME.args.F=V`) belong to the policy
+ * compiler; this module reports them as not handled so that nothing is silently ignored.
+ */
+
+import type { EventSpec } from '../catalog/types.js';
+import { KtrailError } from '../errors.js';
+
+export interface SelectionCatalog {
+  readonly events: readonly EventSpec[];
+  readonly byName: (name: string) => EventSpec | undefined;
+  /** Names of every set (tag) some event carries. */
+  readonly setNames: readonly string[];
+  readonly suggest: (name: string) => readonly string[];
+  /** The names of the default set ktrail has in its catalog. */
+  readonly defaultNames: readonly string[];
+}
+
+export interface Selection {
+  /** The selected events, in catalog order. */
+  readonly events: readonly EventSpec[];
+  /** True when no positive selector was given and the default set was used. */
+  readonly usedDefault: boolean;
+}
+
+function inputError(flag: string, expr: string, msg: string, hint?: string): KtrailError {
+  return new KtrailError('UNKNOWN_EVENT', `${flag} '${expr}': ${msg}`, hint === undefined ? {} : { hint });
+}
+
+function didYouMean(cat: SelectionCatalog, name: string): string | undefined {
+  const s = cat.suggest(name);
+  return s.length > 0
+    ? `did you mean ${s.map((x) => `'${x}'`).join(' or ')}? 'ktrail list' shows every event`
+    : undefined;
+}
+
+/**
+ * Resolves the `-e` expressions (each may hold comma-separated items) to events. Exclusions apply last; with
+ * only exclusions the default set minus them is selected, as in Tracee.
+ */
+export function selectEvents(exprs: readonly string[], cat: SelectionCatalog, flag = '--events'): Selection {
+  const include = new Set<string>();
+  const exclude = new Set<string>();
+  let positive = false;
+
+  const addName = (name: string, expr: string, into: Set<string>) => {
+    if (name.endsWith('*')) {
+      const prefix = name.slice(0, -1);
+      if (prefix.includes('*'))
+        throw inputError(flag, expr, 'a wildcard may only end a name', "write 'PREFIX*'");
+      const hits = cat.events.filter((e) => e.name.startsWith(prefix));
+      if (hits.length === 0) throw inputError(flag, expr, `no event name starts with '${prefix}'`);
+      for (const e of hits) into.add(e.name);
+      return;
+    }
+    if (cat.byName(name)) {
+      into.add(name);
+      return;
+    }
+    if (cat.setNames.includes(name)) {
+      for (const e of eventsOfSet(cat, name)) into.add(e.name);
+      return;
+    }
+    throw inputError(flag, expr, `unknown event or set '${name}'`, didYouMean(cat, name));
+  };
+
+  for (const expr of exprs) {
+    const trimmed = expr.trim();
+    if (trimmed === '')
+      throw inputError(flag, expr, 'empty event expression', "name an event, e.g. '-e delete_module'");
+    if (trimmed.startsWith('tag=')) {
+      positive = true;
+      for (const set of trimmed.slice(4).split(',')) {
+        if (!cat.setNames.includes(set) && set !== 'default') {
+          throw inputError(flag, expr, `unknown set '${set}'`, `sets: ${cat.setNames.join(', ')}`);
+        }
+        for (const e of eventsOfSet(cat, set)) include.add(e.name);
+      }
+      continue;
+    }
+    for (const item of trimmed.split(',')) {
+      if (item === '') throw inputError(flag, expr, 'empty item between commas');
+      if (/[.=<>!]/.test(item.replace(/^-/, ''))) {
+        throw new KtrailError(
+          'BAD_FILTER',
+          `${flag} '${expr}': event filters (NAME.args.F=V, NAME.retval, NAME.scope.F) are not supported yet`,
+          {
+            hint: 'select the event by name only for now',
+          },
+        );
+      }
+      if (item.startsWith('-')) addName(item.slice(1), expr, exclude);
+      else {
+        positive = true;
+        addName(item, expr, include);
+      }
+    }
+  }
+  const usedDefault = !positive;
+  if (usedDefault) for (const n of cat.defaultNames) include.add(n);
+  for (const n of exclude) include.delete(n);
+  return { events: cat.events.filter((e) => include.has(e.name)), usedDefault };
+}
+
+function eventsOfSet(cat: SelectionCatalog, set: string): EventSpec[] {
+  if (set === 'default') return cat.events.filter((e) => cat.defaultNames.includes(e.name));
+  return cat.events.filter((e) => e.sets.includes(set));
+}
