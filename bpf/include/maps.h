@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * maps.h: every map of ktrail.bpf.c, one purpose line each, plus the kernel-only structs they hold.
+ * Userspace (src/capture/session.ts) fills the configuration maps after load and before attach.
+ */
+#ifndef KTRAIL_MAPS_H
+#define KTRAIL_MAPS_H
+
+#include "wire.h"
+
+#define KT_MAX_EVENT_IDS 1024   /* stats_map entries: event ids stay below this */
+#define KT_MAX_THREADS 16384    /* threads that can be inside a traced syscall at once */
+#define KT_MAX_PENDING 1024     /* threads inside an EMIT_ENTRY_EXIT syscall (execve) at once */
+
+/* Per-kind byte bounds the kernel enforces whatever the configuration says. */
+#define KT_STR_MAX 4096         /* STR and STR_ARR (whole array) */
+#define KT_STR_ARR_PTRS 32      /* STR_ARR: pointers read at most */
+#define KT_SOCKADDR_MAX 128
+#define KT_BUF_MAX 256          /* BUF, STRUCT, INT_PTR */
+
+/* One blob can take its header, a u32 count and KT_STR_MAX bytes plus the NUL a string read leaves. */
+#define KT_BLOB_SPAN (sizeof(struct blob_hdr_t) + 4 + KT_STR_MAX + 8)
+/* The payload area holds KT_MAX_ARGS worst-case blobs, so no bound check can fail for lack of room. */
+#define KT_PAYLOAD_MAX (KT_MAX_ARGS * KT_BLOB_SPAN)
+/*
+ * The scratch payload area adds one more string of slack: the verifier bounds a write's start and its size
+ * separately, so the area must hold the largest start plus the largest size. The slack is never emitted.
+ */
+#define KT_SCRATCH_PAYLOAD (KT_PAYLOAD_MAX + KT_STR_MAX + 16)
+
+/* config_t: value of config_map[0]; written once by userspace after load. */
+struct config_t {
+	__u32 self_tgid;    /* ktrail's own process: never traced */
+	__u32 pad;
+	__u64 wakeup_fill;  /* force a consumer wakeup once this many bytes wait in events_map */
+};
+
+/* entry_t: what sys_enter leaves for sys_exit on the same thread. */
+struct entry_t {
+	__u64 ts;                /* entry time, boot ns */
+	__u64 args[KT_MAX_ARGS]; /* raw argument registers */
+	__u32 nr;                /* x86_64 number (translated for compat tasks) */
+	__u32 flags;             /* KT_F_COMPAT */
+	__u32 payload_len;       /* EMIT_ENTRY_EXIT: bytes saved in pending_map */
+	__u32 pad;
+};
+
+/* scratch_t: per-CPU area where one record is built, header first, payload right after it. */
+struct scratch_t {
+	struct event_hdr_t hdr;
+	__u8 payload[KT_SCRATCH_PAYLOAD];
+};
+
+/* pending_t: payload read at entry for EMIT_ENTRY_EXIT syscalls, emitted at exit. */
+struct pending_t {
+	__u8 payload[KT_SCRATCH_PAYLOAD];
+};
+
+/* syscall_cfg_map: what to do for each x86_64 syscall number; selected == 0 means untraced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct syscall_cfg_t);
+} syscall_cfg_map SEC(".maps");
+
+/* compat_nr_map: i386 syscall number -> x86_64 number + 1 (0 = no x86_64 equivalent, untraced). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, __u32);
+} compat_nr_map SEC(".maps");
+
+/* config_map: run-wide settings (struct config_t). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct config_t);
+} config_map SEC(".maps");
+
+/* seq_map: the run's sequence counter; the next record takes value + 1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} seq_map SEC(".maps");
+
+/* stats_map: per-CPU counters per event id (struct stats_t); userspace sums the CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KT_MAX_EVENT_IDS);
+	__type(key, __u32);
+	__type(value, struct stats_t);
+} stats_map SEC(".maps");
+
+/* task_entry_map: tid -> the traced syscall it is inside (LRU so a lost exit cannot leak entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KT_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct entry_t);
+} task_entry_map SEC(".maps");
+
+/* pending_map: tid -> payload read at entry (execve), allocated on demand. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_PENDING);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pending_t);
+} pending_map SEC(".maps");
+
+/* scratch_map: one record under construction per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_t);
+} scratch_map SEC(".maps");
+
+/* events_map: the ring buffer every record goes through; size set by userspace before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events_map SEC(".maps");
+
+#endif /* KTRAIL_MAPS_H */

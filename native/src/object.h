@@ -1,0 +1,56 @@
+// object.h: BpfObject, the JS handle of one libbpf bpf_object and everything attached from it.
+//
+// Lifecycle: new BpfObject(path) opens (parses) the ELF; sizes and autoload are set before load(); maps are
+// written and programs attached after it. close() detaches every link, stops the ring poller and frees the
+// object; it is idempotent and also runs at environment cleanup (process exit). All methods run on the JS
+// thread; only the ring poller has a thread of its own.
+#pragma once
+
+#include <bpf/libbpf.h>
+#include <napi.h>
+
+#include <map>
+#include <string>
+
+#include "ring.h"
+
+namespace ktrail {
+
+class BpfObject : public Napi::ObjectWrap<BpfObject> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit BpfObject(const Napi::CallbackInfo& info);
+  ~BpfObject() override;
+
+  // Frees everything; safe to call more than once.
+  void CloseAll();
+
+ private:
+  Napi::Value SetMapMaxEntries(const Napi::CallbackInfo& info);
+  Napi::Value SetAutoload(const Napi::CallbackInfo& info);
+  Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value MapInfo(const Napi::CallbackInfo& info);
+  Napi::Value MapUpdate(const Napi::CallbackInfo& info);
+  Napi::Value MapLookup(const Napi::CallbackInfo& info);
+  Napi::Value Attach(const Napi::CallbackInfo& info);
+  Napi::Value Detach(const Napi::CallbackInfo& info);
+  Napi::Value Programs(const Napi::CallbackInfo& info);
+  Napi::Value StartRing(const Napi::CallbackInfo& info);
+  Napi::Value StopRing(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  bpf_object* Obj(Napi::Env env) const;
+  bpf_map* FindMap(Napi::Env env, const std::string& name) const;
+  bpf_program* FindProgram(Napi::Env env, const std::string& name) const;
+
+  bpf_object* obj_ = nullptr;
+  std::string path_;
+  bool loaded_ = false;
+  std::map<std::string, bpf_link*> links_;
+  RingPoller* ring_ = nullptr;
+};
+
+// Close every live BpfObject of this process (environment cleanup hook).
+void CloseAllObjects();
+
+}  // namespace ktrail

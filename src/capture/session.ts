@@ -1,0 +1,255 @@
+/**
+ * The live capture handle. `openCapture` probes the kernel, opens build/bpf/ktrail.bpf.o, sizes the ring,
+ * loads, writes the configuration maps, attaches the two syscall programs and starts the ring poller.
+ * Records arrive in batches (one Buffer holding many records, each prefixed by its u32 length) through a
+ * callback or an async iterator. `close()` detaches, drains the ring one last time and frees everything.
+ *
+ * Concurrency: one Capture per process at a time is the tested case; all methods run on the main thread.
+ * Lifetime: a failure before everything is attached closes what was opened, so no half-started tracer
+ * stays in the kernel. Native failures are NativeError (src/errors.ts).
+ */
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { EventSpec } from '../catalog/types.js';
+import { KtrailError } from '../errors.js';
+import { loadNative, type NativeAddon, type NativeBpfObject, packageRoot } from '../native/binding.js';
+import {
+  type EventStats,
+  encodeCompatNr,
+  encodeRunConfig,
+  encodeSyscallConfig,
+  MAX_EVENT_IDS,
+  MAX_SYSCALLS,
+  sumStats,
+  u32Key,
+} from './config.js';
+import { describeMissing, type FeatureReport, missingRequired, probeFeatures } from './features.js';
+
+/** Program names in ktrail.bpf.o; `bpftool prog show` lists them under these names. */
+export const PROGRAMS = ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'] as const;
+const RING_MAP = 'events_map';
+const DEFAULT_RING_BYTES = 8 << 20;
+const PAGE = 4096;
+
+export interface CaptureSpec {
+  /** Syscall events to trace (EventSpec.syscall set, id < 512). */
+  readonly events: readonly EventSpec[];
+  /** Policy bitmap written as `selected` and copied into each record's `matched` (default 1). */
+  readonly policies?: bigint;
+  /** The BPF object (default build/bpf/ktrail.bpf.o under the package root). */
+  readonly objectPath?: string;
+  /** Ring buffer bytes: a power of two, at least one page (default 8 MiB). */
+  readonly ringBytes?: number;
+  /** Wake the poller once this many bytes wait (default ringBytes / 8). */
+  readonly wakeupBytes?: number;
+  /** Poll timeout, ms (default 10): bounds the delay of a trickle of records. */
+  readonly pollTimeoutMs?: number;
+  /** Hand a batch over at this size (default 256 KiB). */
+  readonly batchBytes?: number;
+  /** Native batches queued for JS before the poller blocks (default 16). */
+  readonly queueDepth?: number;
+  /**
+   * Receives each batch on the main thread. Without it, batches wait for the async iterator, at most
+   * `maxPendingBatches` (default 64) of them; more are dropped and counted in `stats().droppedBatches`.
+   */
+  readonly onBatch?: (batch: Buffer) => void;
+  readonly maxPendingBatches?: number;
+  /** Poller failures (default: kept and rethrown by the iterator). */
+  readonly onError?: (err: Error) => void;
+}
+
+export interface CaptureStats {
+  /** Per event id, summed over CPUs. */
+  readonly events: ReadonlyMap<number, EventStats>;
+  /** Batches and records delivered to JS so far. */
+  readonly batches: number;
+  readonly bytes: number;
+  /** Batches dropped because the iterator fell behind (userspace drops; seq gaps). */
+  readonly droppedBatches: number;
+}
+
+/** A running capture. Create with openCapture. */
+export class Capture implements AsyncIterable<Buffer> {
+  /** Feature probe results taken at start. */
+  readonly features: FeatureReport;
+  /** Milliseconds from openCapture() to the programs attached and the poller running. */
+  readonly startupMs: number;
+  readonly #obj: NativeBpfObject;
+  readonly #eventIds: readonly number[];
+  readonly #spec: CaptureSpec;
+  #closing: Promise<void> | undefined;
+  #closed = false;
+  #batches = 0;
+  #bytes = 0;
+  #dropped = 0;
+  #pending: Buffer[] = [];
+  #waiter: (() => void) | undefined;
+  #error: Error | undefined;
+
+  /** @internal use openCapture */
+  constructor(obj: NativeBpfObject, spec: CaptureSpec, features: FeatureReport, startedAt: number) {
+    this.#obj = obj;
+    this.#spec = spec;
+    this.features = features;
+    this.#eventIds = spec.events.map((e) => e.id);
+    obj.startRing(RING_MAP, (err, batch) => this.#deliver(err, batch), {
+      timeoutMs: spec.pollTimeoutMs ?? 10,
+      batchBytes: spec.batchBytes ?? 256 * 1024,
+      queueDepth: spec.queueDepth ?? 16,
+    });
+    this.startupMs = performance.now() - startedAt;
+  }
+
+  #deliver(err: Error | null, batch: Buffer | undefined): void {
+    if (err !== null) {
+      if (this.#spec.onError !== undefined) this.#spec.onError(err);
+      else this.#error = err;
+      this.#wake();
+      return;
+    }
+    if (batch === undefined) return;
+    this.#batches++;
+    this.#bytes += batch.length;
+    if (this.#spec.onBatch !== undefined) {
+      try {
+        this.#spec.onBatch(batch);
+      } catch (e) {
+        // A throwing consumer must not kill the poller; report it like a poller failure.
+        const error = e instanceof Error ? e : new Error(String(e));
+        if (this.#spec.onError !== undefined) this.#spec.onError(error);
+        else this.#error = error;
+      }
+      return;
+    }
+    if (this.#pending.length >= (this.#spec.maxPendingBatches ?? 64)) {
+      this.#dropped++;
+      return;
+    }
+    this.#pending.push(batch);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.();
+  }
+
+  /** Kernel counters per selected event plus delivery counters. Valid until close() returns. */
+  stats(): CaptureStats {
+    const events = new Map<number, EventStats>();
+    if (!this.#closed) {
+      const slot = Math.ceil(this.#obj.mapInfo('stats_map').valueSize / 8) * 8;
+      for (const id of this.#eventIds) {
+        const v = this.#obj.mapLookup('stats_map', u32Key(id));
+        if (v !== null) events.set(id, sumStats(v, slot));
+      }
+    }
+    return { events, batches: this.#batches, bytes: this.#bytes, droppedBatches: this.#dropped };
+  }
+
+  /**
+   * Detach both programs, deliver what the ring still holds, stop the poller and free the object.
+   * Idempotent: later calls return the same promise.
+   */
+  close(): Promise<void> {
+    if (this.#closing === undefined) this.#closing = this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    try {
+      for (const p of PROGRAMS) this.#obj.detach(p);
+      await this.#obj.stopRing();
+    } finally {
+      this.#obj.close();
+      this.#closed = true;
+      this.#wake();
+    }
+  }
+
+  /** Batches in arrival order; ends after close() once the pending batches are consumed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      const next = this.#pending.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.#error !== undefined) {
+        const e = this.#error;
+        this.#error = undefined;
+        throw e;
+      }
+      if (this.#closed) return;
+      await new Promise<void>((r) => {
+        this.#waiter = r;
+      });
+    }
+  }
+}
+
+function checkSpec(spec: CaptureSpec): number {
+  const ring = spec.ringBytes ?? DEFAULT_RING_BYTES;
+  if (!Number.isInteger(ring) || ring < PAGE || (ring & (ring - 1)) !== 0) {
+    throw new KtrailError('USAGE', `sizing the ring buffer: ${ring} bytes is not a power of two >= ${PAGE}`, {
+      hint: 'use a size such as 8388608 (8 MiB)',
+    });
+  }
+  if (spec.events.length === 0) {
+    throw new KtrailError('USAGE', 'starting the capture: no event selected');
+  }
+  for (const e of spec.events) {
+    if (e.syscall === undefined || e.syscall.nr >= MAX_SYSCALLS || e.id >= MAX_EVENT_IDS) {
+      throw new KtrailError('USAGE', `selecting ${e.name}: only syscall events are captured by this build`);
+    }
+  }
+  return ring;
+}
+
+/**
+ * Start tracing `spec.events`. Throws KtrailError NOT_ROOT / KERNEL_FEATURE_MISSING / NATIVE_MISSING before
+ * touching the kernel, NativeError (BPF_LOAD_FAILED, BPF_VERIFIER_REJECTED, BPF_ATTACH_FAILED, LIBBPF)
+ * after; in every failure case nothing stays loaded.
+ */
+export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadNative()): Promise<Capture> {
+  const startedAt = performance.now();
+  const ringBytes = checkSpec(spec);
+  const features = probeFeatures(native);
+  const missing = missingRequired(features);
+  if (missing.includes('root')) {
+    throw new KtrailError('NOT_ROOT', 'starting the capture: loading BPF programs needs root', {
+      hint: 'run ktrail with sudo (or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)',
+    });
+  }
+  if (missing.length > 0) {
+    throw new KtrailError('KERNEL_FEATURE_MISSING', `starting the capture: ${describeMissing(features)}`, {
+      hint: 'ktrail needs Linux 5.8+ with CONFIG_DEBUG_INFO_BTF=y',
+    });
+  }
+
+  const path = spec.objectPath ?? resolve(packageRoot(), 'build', 'bpf', 'ktrail.bpf.o');
+  const obj = new native.BpfObject(path);
+  try {
+    // Steps: size the ring, load (verifier), configure the maps, attach, poll.
+    obj.setMapMaxEntries(RING_MAP, ringBytes);
+    obj.load();
+    const selected = spec.policies ?? 1n;
+    for (const e of spec.events) {
+      const sys = e.syscall!;
+      obj.mapUpdate('syscall_cfg_map', u32Key(sys.nr), encodeSyscallConfig(e, selected));
+      for (const c of sys.compatNrs) {
+        if (c < MAX_SYSCALLS) obj.mapUpdate('compat_nr_map', u32Key(c), encodeCompatNr(sys.nr));
+      }
+    }
+    const wakeup = spec.wakeupBytes ?? ringBytes / 8;
+    obj.mapUpdate('config_map', u32Key(0), encodeRunConfig(process.pid, wakeup));
+    // Exit first: a sys_exit without its entry record is ignored, the reverse would leak entries.
+    obj.attach(PROGRAMS[1]);
+    obj.attach(PROGRAMS[0]);
+    return new Capture(obj, spec, features, startedAt);
+  } catch (e) {
+    obj.close();
+    throw e;
+  }
+}

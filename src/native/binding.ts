@@ -1,0 +1,130 @@
+/**
+ * The only module that loads the native addon (native/build/Release/ktrail.node). It resolves the file from
+ * the package root (this file compiles to dist/src/native/binding.js), injects NativeError so every native
+ * failure arrives typed, and types the addon's surface. Loading happens once, on first use.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KtrailError, NativeError } from '../errors.js';
+
+/** Description of one map of a loaded or opened object. */
+export interface NativeMapInfo {
+  readonly type: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  /** Per-CPU maps read and write `valueBytes` = possible CPUs × value size rounded up to 8. */
+  readonly perCpu: boolean;
+  readonly valueBytes: number;
+}
+
+export interface NativeProgramInfo {
+  readonly name: string;
+  readonly section: string;
+  readonly autoload: boolean;
+  readonly attached: boolean;
+}
+
+export interface RingOptions {
+  /** Poll timeout in ms (default 10): the longest a trickle of records waits. */
+  readonly timeoutMs?: number;
+  /** A batch is handed over once it holds this many bytes (default 256 KiB). */
+  readonly batchBytes?: number;
+  /** Batches waiting for JS before the poller blocks and the kernel starts to drop (default 16). */
+  readonly queueDepth?: number;
+}
+
+/** A batch: records back to back, each prefixed by its u32 little-endian length. */
+export type BatchCallback = (err: Error | null, batch: Buffer | undefined) => void;
+
+/**
+ * One libbpf bpf_object. Not thread-safe: use from the main thread only. Every method throws NativeError
+ * (codes LIBBPF, BPF_LOAD_FAILED, BPF_VERIFIER_REJECTED, BPF_ATTACH_FAILED) on failure.
+ */
+export interface NativeBpfObject {
+  setMapMaxEntries(map: string, entries: number): void;
+  setAutoload(program: string, on: boolean): void;
+  load(): void;
+  mapInfo(map: string): NativeMapInfo;
+  mapUpdate(map: string, key: Buffer, value: Buffer): void;
+  /** null when the key is absent. */
+  mapLookup(map: string, key: Buffer): Buffer | null;
+  attach(program: string): void;
+  /** false when the program was not attached. */
+  detach(program: string): boolean;
+  programs(): NativeProgramInfo[];
+  startRing(map: string, onBatch: BatchCallback, options?: RingOptions): void;
+  /** Resolves after a final drain has been delivered and the poller thread ended. */
+  stopRing(): Promise<void>;
+  /** Detaches, stops polling without delivering, frees. Idempotent. */
+  close(): void;
+}
+
+export interface ProbeTypes {
+  readonly ringbuf: boolean;
+  readonly rawTracepoint: boolean;
+  readonly tracing: boolean;
+  readonly perfEventArray: boolean;
+}
+
+export interface ProbeAttachResult {
+  readonly ok: boolean;
+  readonly errno: string | undefined;
+  readonly message: string | undefined;
+}
+
+export interface NativeAddon {
+  readonly BpfObject: new (path: string) => NativeBpfObject;
+  setErrorClass(ctor: typeof NativeError): void;
+  /** Boot and wall clocks in ns, read back to back. */
+  clocks(): { boottime: bigint; realtime: bigint };
+  probeTypes(): ProbeTypes;
+  probeBtfAttach(kind: 'fentry' | 'tp_btf', target: string): ProbeAttachResult;
+  numPossibleCpus(): number;
+}
+
+/** The package root: two levels above dist/src/native (or src/native when run from sources). */
+export function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const up = resolve(here, '..', '..');
+  return existsSync(resolve(up, 'package.json')) ? up : resolve(up, '..');
+}
+
+/** Absolute path of the addon file. */
+export function addonPath(): string {
+  return resolve(packageRoot(), 'native', 'build', 'Release', 'ktrail.node');
+}
+
+let cached: NativeAddon | undefined;
+
+/** Load (once) and return the addon. Throws KtrailError NATIVE_MISSING when it is not built. */
+export function loadNative(): NativeAddon {
+  if (cached !== undefined) return cached;
+  const file = addonPath();
+  if (!existsSync(file)) {
+    throw new KtrailError('NATIVE_MISSING', `loading the native addon: ${file} does not exist`, {
+      hint: 'run npm run setup',
+    });
+  }
+  const require = createRequire(import.meta.url);
+  let addon: NativeAddon;
+  try {
+    addon = require(file) as NativeAddon;
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new KtrailError('NATIVE_MISSING', `loading the native addon: ${why}`, {
+      hint: 'run npm run setup (it rebuilds the addon against this Node.js and libbpf)',
+      cause,
+    });
+  }
+  addon.setErrorClass(NativeError);
+  cached = addon;
+  return addon;
+}
+
+/** True when the addon file exists (tests use it to skip with a reason). */
+export function nativeAvailable(): boolean {
+  return existsSync(addonPath());
+}
