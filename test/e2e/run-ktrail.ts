@@ -1,0 +1,84 @@
+/**
+ * Support for end-to-end tests: run the real `ktrail` CLI as a child process, wait until it has attached,
+ * run triggers, stop it with SIGINT and hand back what it printed. Not a test file itself.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nativeAvailable, packageRoot } from '../../src/native/binding.js';
+
+export const root = packageRoot();
+export const cli = resolve(root, 'dist', 'src', 'cli', 'main.js');
+export const helpers = resolve(root, 'build', 'helpers');
+
+/** Why the live e2e tests cannot run here, or undefined. */
+export function liveSkipReason(): string | undefined {
+  if (process.geteuid?.() !== 0) return 'needs root (loads BPF programs)';
+  if (!existsSync(resolve(root, 'build', 'bpf', 'ktrail.bpf.o')))
+    return 'build/bpf/ktrail.bpf.o is missing: run npm run setup';
+  if (!nativeAvailable()) return 'the native addon is missing: run npm run setup';
+  if (!existsSync(resolve(helpers, 'trigger'))) return 'build/helpers/trigger is missing: run npm run setup';
+  if (spawnSync('rmmod', ['--version']).error !== undefined) return 'rmmod (kmod) is not installed';
+  return undefined;
+}
+
+export interface Run {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+}
+
+/** Starts ktrail, waits for "tracing", runs `during`, then SIGINT; resolves when it exits. */
+export async function traceWhile(
+  args: readonly string[],
+  during: () => Promise<void> | void,
+  settleMs = 400,
+): Promise<Run> {
+  const child: ChildProcess = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!stderr.includes('ktrail: tracing') && child.exitCode === null && Date.now() < deadline)
+      await sleep(20);
+    if (stderr.includes('ktrail: tracing')) {
+      await during();
+      await sleep(settleMs);
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGINT');
+  }
+  const code = await exited;
+  return { stdout, stderr, code };
+}
+
+/** Runs a command to completion; returns its stdout. */
+export function run(cmd: string, args: readonly string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.stdout;
+}
+
+/** Runs build/helpers/trigger and returns the pid it printed. */
+export function trigger(...args: string[]): number {
+  const out = run(resolve(helpers, 'trigger'), args);
+  const m = /^pid (\d+)/.exec(out);
+  if (!m) throw new Error(`trigger ${args.join(' ')} printed no pid: ${out}`);
+  return Number(m[1]);
+}
+
+/** The JSON event lines of a run, parsed (lost_events records excluded). */
+export function jsonEvents(r: Run): Record<string, unknown>[] {
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((e) => e['eventName'] !== 'lost_events');
+}
