@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { main } from './main.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) }, {});
+  return { code, out, err };
+}
+
+test('list tag=system_module prints the six module syscalls with typed arguments', async () => {
+  const r = await cli('list', 'tag=system_module');
+  assert.equal(r.code, 0);
+  assert.equal(
+    r.out,
+    [
+      'EVENT            SETS                                      ARGUMENTS',
+      'create_module    syscalls, system, system_module           int64 returnValue',
+      'init_module      default, syscalls, system, system_module  trace.Pointer module_image, uint64 len, string param_values, int64 returnValue',
+      'delete_module    syscalls, system, system_module           string name, int32 flags, int64 returnValue',
+      'get_kernel_syms  syscalls, system, system_module           int64 returnValue',
+      'query_module     syscalls, system, system_module           int64 returnValue',
+      'finit_module     default, syscalls, system, system_module  int32 fd, string param_values, int32 flags, int64 returnValue',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('list --json lists every syscall with tags, arguments and value tables', async () => {
+  const r = await cli('list', '--json');
+  assert.equal(r.code, 0);
+  const items = JSON.parse(r.out) as {
+    name: string;
+    id: number;
+    type: string;
+    tags: string[];
+    arguments: { name: string; tags: string[]; values?: string }[];
+    valueTables?: Record<string, unknown>;
+  }[];
+  assert.ok(items.filter((i) => i.type === 'syscall').length >= 360);
+  const dm = items.find((i) => i.name === 'delete_module');
+  assert.ok(dm);
+  assert.equal(dm.id, 176);
+  assert.deepEqual(dm.tags, ['syscalls', 'system', 'system_module']);
+  assert.deepEqual(
+    dm.arguments.map((a) => [a.name, a.tags.join('|'), a.values ?? '']),
+    [
+      ['name', 'U|TOCTOU', ''],
+      ['flags', 'K', 'delete_module_flags'],
+      ['returnValue', 'K', ''],
+    ],
+  );
+  assert.deepEqual(dm.valueTables, {
+    delete_module_flags: {
+      kind: 'flags',
+      entries: [
+        { name: 'O_NONBLOCK', value: 2048 },
+        { name: 'O_TRUNC', value: 512 },
+      ],
+    },
+  });
+});
+
+test('man delete_module is accurate where the seed page was wrong', async () => {
+  const r = await cli('man', 'delete_module');
+  assert.equal(r.code, 0);
+  assert.match(r.out, /^NAME\n {4}delete_module \(id 176, version 1\.0\.0\)/);
+  // The hooks are the raw syscall tracepoints and nothing else (the seed page claimed a kprobe + ftrace).
+  assert.match(r.out, /\nHOOKS\n {4}raw tracepoint sys_enter\n {4}raw tracepoint sys_exit\n\n/);
+  assert.doesNotMatch(r.out, /ftrace/i);
+  assert.match(r.out, /O_NONBLOCK {2}0x800 {6}2048/);
+  assert.match(r.out, /O_TRUNC {5}0x200 {6}512/);
+  const errors = r.out.slice(r.out.indexOf('ERRORS'), r.out.indexOf('NOTES'));
+  assert.deepEqual(
+    [...errors.matchAll(/^ {4}(E[A-Z]+)$/gm)].map((m) => m[1]),
+    ['EPERM', 'ENOENT', 'EFAULT', 'EINTR', 'EWOULDBLOCK', 'EBUSY', 'ENOSYS'],
+  );
+  assert.match(r.out, /name: string \(C: const char \*\) \[U\|TOCTOU\]/);
+  assert.match(r.out, /flags: int32 \(C: unsigned int\) \[K\]/);
+});
+
+test('man of a value table, and an unknown name exits 2 with a suggestion', async () => {
+  const t = await cli('man', 'delete_module_flags');
+  assert.equal(t.code, 0);
+  assert.match(t.out, /VALUES\n {4}O_NONBLOCK {2}0x800/);
+  const r = await cli('man', 'delete_modul');
+  assert.equal(r.code, 2);
+  assert.equal(r.out, '');
+  assert.equal(
+    r.err,
+    "ktrail: man: no event or value table named 'delete_modul'\n  hint: did you mean 'delete_module'?\n",
+  );
+  const l = await cli('list', 'delete_modul');
+  assert.equal(l.code, 2);
+  assert.equal(l.err, "ktrail: list: unknown event 'delete_modul'\n  hint: did you mean 'delete_module'?\n");
+});
+
+test('help and version', async () => {
+  const h = await cli('--help');
+  assert.equal(h.code, 0);
+  assert.match(h.out, /^Usage: ktrail \[flags\]/);
+  assert.match(h.out, /-e, --events EXPR/);
+  const v = await cli('version');
+  assert.match(v.out, /^ktrail \d+\.\d+\.\d+\n$/);
+});
