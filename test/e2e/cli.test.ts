@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cli, jsonEvents, liveSkipReason, run, traceWhile, trigger } from './run-ktrail.js';
+import { cli, helpers, jsonEvents, liveSkipReason, run, traceWhile, trigger } from './run-ktrail.js';
 
 const skip = liveSkipReason();
 
@@ -133,6 +133,23 @@ describe('ktrail CLI, live', { skip }, () => {
     assert.ok(cu, 'connect AF_UNIX event');
     assert.deepEqual(argsOf(cu)['addr'], { sa_family: 'AF_UNIX', sun_path: join(dir, 'sock') });
     assert.equal(cu['errno'], 'ENOENT');
+  });
+
+  it('a 32-bit delete_module maps onto the 64-bit event with isCompat set', async () => {
+    let pid = 0;
+    const r = await traceWhile(['-e', 'delete_module', '-o', 'json'], () => {
+      pid = spawnSync(join(helpers, 'del32')).pid ?? 0;
+    });
+    const e = jsonEvents(r).find((x) => x['hostProcessId'] === pid);
+    assert.ok(e, r.stdout);
+    assert.equal(e['eventId'], '176');
+    assert.equal(e['processName'], 'del32');
+    assert.deepEqual(e['contextFlags'], { containerStarted: false, isCompat: true });
+    assert.deepEqual(e['args'], [
+      { name: 'name', type: 'string', value: 'compat_mod' },
+      { name: 'flags', type: 'int32', value: 2560 },
+    ]);
+    assert.equal(e['returnValue'], -38);
   });
 
   it('json:PATH writes a file with mode 0600', async () => {
