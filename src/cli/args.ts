@@ -54,7 +54,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: 'SECONDS',
     help: 'print loss statistics to stderr this often (0: only at exit; default 10)',
   },
+  {
+    long: 'signatures-dir',
+    value: 'repeat',
+    arg: 'DIR',
+    help: 'extra rule modules (*.js; root-owned, not group/other-writable)',
+  },
+  { long: 'source', value: 'one', arg: 'FILE', help: 'analyze: the JSON-lines file of events to replay' },
   { long: 'json', value: 'none', help: 'list: print JSON' },
+  { long: 'signatures', value: 'none', help: 'list: show the detection rules instead of events' },
   { long: 'help', short: 'h', value: 'none', help: 'show this help' },
 ];
 
@@ -65,7 +73,7 @@ export interface ParsedArgs {
   readonly flags: ReadonlySet<string>;
 }
 
-export const COMMANDS = ['list', 'man', 'version', 'help'] as const;
+export const COMMANDS = ['list', 'man', 'analyze', 'version', 'help'] as const;
 
 function envName(long: string): string {
   return `KTRAIL_${long.toUpperCase().replace(/-/g, '_')}`;
@@ -188,7 +196,9 @@ export function usage(): string {
   const lines = [
     'Usage: ktrail [flags]                       trace events live (default set, as a table)',
     '       ktrail list [PATTERN|tag=SET] [--json] list events',
+    '       ktrail list --signatures [--json]   list the detection rules and whether they can run here',
     '       ktrail man EVENT|TABLE              an event or flag table explained',
+    '       ktrail analyze FILE [-o table]      run the detection rules over a JSON-lines file of events',
     '       ktrail version',
     '',
     'Flags (each long flag also reads KTRAIL_<NAME> from the environment):',

@@ -7,7 +7,8 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KtrailError } from '../errors.js';
 import { parseArgs, usage } from './args.js';
-import { runList } from './commands/list.js';
+import { runAnalyze } from './commands/analyze.js';
+import { runList, runListSignatures } from './commands/list.js';
 import { runMan } from './commands/man.js';
 import { runTrace } from './commands/trace.js';
 
@@ -51,8 +52,14 @@ export async function main(argv: readonly string[], io: Io = stdio, env = proces
     }
     switch (args.command) {
       case 'list':
-        io.out(runList(args.positionals, args.flags.has('json')));
+        io.out(
+          args.flags.has('signatures')
+            ? runListSignatures(args.flags.has('json'))
+            : runList(args.positionals, args.flags.has('json')),
+        );
         return 0;
+      case 'analyze':
+        return await runAnalyze(args.positionals, args, io);
       case 'man':
         io.out(runMan(args.positionals));
         return 0;

@@ -55,5 +55,16 @@ test('unknown names fail with a suggestion and exit status 2', () => {
   );
   assert.throws(() => names(['tag=nope']), /unknown set 'nope'/);
   assert.throws(() => names(['zz*']), /no event name starts with 'zz'/);
-  assert.throws(() => names(['delete_module.args.name=foo']), /event filters .* are not supported yet/);
+  assert.throws(
+    () => names(['delete_module.args.name=foo']),
+    (e: unknown) =>
+      e instanceof KtrailError &&
+      e.code === 'BAD_FILTER' &&
+      e.message ===
+        "--events 'delete_module.args.name=foo': 'delete_module.args.name=foo' is not an event name",
+  );
+  assert.deepEqual(
+    selectEvents(['-openat'], cat, '--events', ['openat', 'delete_module']).events.map((e) => e.name),
+    ['delete_module'],
+  );
 });

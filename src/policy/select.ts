@@ -38,32 +38,22 @@ function didYouMean(cat: SelectionCatalog, name: string): string | undefined {
 
 /**
  * Resolves the `-e` expressions (each may hold comma-separated items) to events. Exclusions apply last; with
- * only exclusions the default set minus them is selected, as in Tracee.
+ * only exclusions the default set minus them is selected, as in Tracee. `implied` names count as selected
+ * (the events that `-e NAME.args.F=V` filters name). Filter expressions themselves are rejected here:
+ * cli-policy.ts splits them off first.
  */
-export function selectEvents(exprs: readonly string[], cat: SelectionCatalog, flag = '--events'): Selection {
-  const include = new Set<string>();
+export function selectEvents(
+  exprs: readonly string[],
+  cat: SelectionCatalog,
+  flag = '--events',
+  implied: readonly string[] = [],
+): Selection {
+  const include = new Set<string>(implied);
   const exclude = new Set<string>();
-  let positive = false;
+  let positive = implied.length > 0;
 
   const addName = (name: string, expr: string, into: Set<string>) => {
-    if (name.endsWith('*')) {
-      const prefix = name.slice(0, -1);
-      if (prefix.includes('*'))
-        throw inputError(flag, expr, 'a wildcard may only end a name', "write 'PREFIX*'");
-      const hits = cat.events.filter((e) => e.name.startsWith(prefix));
-      if (hits.length === 0) throw inputError(flag, expr, `no event name starts with '${prefix}'`);
-      for (const e of hits) into.add(e.name);
-      return;
-    }
-    if (cat.byName(name)) {
-      into.add(name);
-      return;
-    }
-    if (cat.setNames.includes(name)) {
-      for (const e of eventsOfSet(cat, name)) into.add(e.name);
-      return;
-    }
-    throw inputError(flag, expr, `unknown event or set '${name}'`, didYouMean(cat, name));
+    for (const n of resolveName(cat, name, flag, expr)) into.add(n);
   };
 
   for (const expr of exprs) {
@@ -83,13 +73,9 @@ export function selectEvents(exprs: readonly string[], cat: SelectionCatalog, fl
     for (const item of trimmed.split(',')) {
       if (item === '') throw inputError(flag, expr, 'empty item between commas');
       if (/[.=<>!]/.test(item.replace(/^-/, ''))) {
-        throw new KtrailError(
-          'BAD_FILTER',
-          `${flag} '${expr}': event filters (NAME.args.F=V, NAME.retval, NAME.scope.F) are not supported yet`,
-          {
-            hint: 'select the event by name only for now',
-          },
-        );
+        throw new KtrailError('BAD_FILTER', `${flag} '${expr}': '${item}' is not an event name`, {
+          hint: "give each filter its own flag: -e 'NAME.data.FIELD=VALUE' (or NAME.retval<0, NAME.scope.uid=0)",
+        });
       }
       if (item.startsWith('-')) addName(item.slice(1), expr, exclude);
       else {
@@ -104,7 +90,26 @@ export function selectEvents(exprs: readonly string[], cat: SelectionCatalog, fl
   return { events: cat.events.filter((e) => include.has(e.name)), usedDefault };
 }
 
-function eventsOfSet(cat: SelectionCatalog, set: string): EventSpec[] {
+/**
+ * The event names one selector stands for: an event name, a `PREFIX*` wildcard or a set name.
+ * @throws KtrailError UNKNOWN_EVENT with the closest names in the hint.
+ */
+export function resolveName(cat: SelectionCatalog, name: string, flag: string, expr: string): string[] {
+  if (name.endsWith('*')) {
+    const prefix = name.slice(0, -1);
+    if (prefix.includes('*'))
+      throw inputError(flag, expr, 'a wildcard may only end a name', "write 'PREFIX*'");
+    const hits = cat.events.filter((e) => e.name.startsWith(prefix));
+    if (hits.length === 0) throw inputError(flag, expr, `no event name starts with '${prefix}'`);
+    return hits.map((e) => e.name);
+  }
+  if (cat.byName(name)) return [name];
+  if (cat.setNames.includes(name)) return eventsOfSet(cat, name).map((e) => e.name);
+  throw inputError(flag, expr, `unknown event or set '${name}'`, didYouMean(cat, name));
+}
+
+/** The catalog events of a set (`default` is the catalog's default names). */
+export function eventsOfSet(cat: SelectionCatalog, set: string): EventSpec[] {
   if (set === 'default') return cat.events.filter((e) => cat.defaultNames.includes(e.name));
   return cat.events.filter((e) => e.sets.includes(set));
 }

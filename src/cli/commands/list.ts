@@ -1,8 +1,11 @@
 /** `ktrail list [PATTERN|tag=SET] [--json]`: the catalog as a table or as JSON items (Tracee main's shape plus tags). */
+
+import { canTrace } from '../../capture/availability.js';
 import { catalog, setNames, suggestEventName } from '../../catalog/index.js';
 import type { EventSpec } from '../../catalog/types.js';
 import { valueTables } from '../../catalog/values/index.js';
 import { KtrailError } from '../../errors.js';
+import { listSignatures } from '../../signatures/registry.js';
 
 function matcher(pattern: string | undefined): (e: EventSpec) => boolean {
   if (pattern === undefined) return () => true;
@@ -92,4 +95,19 @@ export function runList(positionals: readonly string[], json: boolean): string {
     });
   }
   return json ? listJson(events) : listTable(events);
+}
+
+/** `ktrail list --signatures`: the detection rules, and for each one that cannot run here, why. */
+export function runListSignatures(json: boolean): string {
+  const rows = listSignatures(canTrace);
+  if (json) return JSON.stringify(rows, null, 2);
+  const w = Math.max(...rows.map((r) => r.eventName.length)) + 2;
+  const lines = [`${'ID'.padEnd(10)}${'EVENT'.padEnd(w)}SEV  ${'MITRE'.padEnd(11)}TITLE`];
+  for (const r of rows) {
+    lines.push(
+      `${r.id.padEnd(10)}${r.eventName.padEnd(w)}${String(r.severity).padEnd(5)}${(r.mitre.techniqueId || '-').padEnd(11)}${r.title}` +
+        (r.available ? '' : `  [unavailable: ${r.reason}]`),
+    );
+  }
+  return lines.join('\n');
 }

@@ -5,6 +5,7 @@
  * summary and exit 0.
  */
 
+import { canTrace, unavailableReason } from '../../capture/availability.js';
 import { type Capture, openCapture } from '../../capture/session.js';
 import {
   catalog,
@@ -24,7 +25,15 @@ import { formatJson } from '../../output/json.js';
 import { planOutput } from '../../output/plan.js';
 import { openFileSink, type Sink, stdoutSink } from '../../output/sink.js';
 import { formatTableRow, TABLE_HEADER } from '../../output/table.js';
-import { selectEvents } from '../../policy/select.js';
+import { policyFromFlags } from '../../policy/cli-policy.js';
+import { type CompiledPolicies, compilePolicies } from '../../policy/compile.js';
+import { checkPolicyFlags, loadPolicies } from '../../policy/load.js';
+import { type MatchContext, matchEvent, matchScopes } from '../../policy/match.js';
+import type { SelectionCatalog } from '../../policy/select.js';
+import { Engine, unavailable } from '../../signatures/engine.js';
+import { formatFindingJson, formatFindingRow } from '../../signatures/finding.js';
+import { allRules, loadRulesFrom } from '../../signatures/registry.js';
+import type { AnyRule, Finding } from '../../signatures/types.js';
 import type { ParsedArgs } from '../args.js';
 import type { Io } from '../main.js';
 
@@ -36,14 +45,6 @@ export function ktrailDefaultNames(): string[] {
   const names = new Set(DEFAULT_SET.filter((n) => eventByName(n) !== undefined));
   for (const e of eventsInSet('system_module')) names.add(e.name);
   return [...names];
-}
-
-/** Why this build cannot capture an event, or undefined when it can. */
-export function unavailableReason(e: EventSpec): string | undefined {
-  if (e.syscall) return undefined;
-  const needs = e.probes.map((p) => p.needs).filter((n): n is string => n !== undefined);
-  if (needs.length > 0) return `needs ${[...new Set(needs)].join(', ')}`;
-  return 'not captured by this build yet';
 }
 
 function parseSeconds(v: string | undefined, flag: string, dflt: number): number {
@@ -90,34 +91,121 @@ function lostJson(epochNs: bigint, lost: Map<string, bigint>): string {
   return `{"timestamp":${epochNs},"eventName":"lost_events","lostTotal":${total},"lost":{${parts.join(',')}}}`;
 }
 
-export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
-  // 1. Validate all input first.
-  if (args.values.has('scope') || args.values.has('policy')) {
-    throw new KtrailError('USAGE', '--scope and --policy are not supported by this build yet', {
-      hint: 'select events with -e for now',
+/** What to trace, decided from the flags or policy files before anything touches the kernel. */
+export interface TracePlan {
+  readonly compiled: CompiledPolicies;
+  /** Events the policies select: printed when a policy matches. */
+  readonly printed: readonly EventSpec[];
+  /** Detection rules that run. */
+  readonly engine: Engine;
+  /** Events captured only because rules need them (never printed). */
+  readonly internal: readonly EventSpec[];
+  readonly usedDefault: boolean;
+  /** One line per thing that cannot run here, for stderr at start. */
+  readonly notices: readonly string[];
+}
+
+/**
+ * Splits rule selections (`-e anti_debugging`, `-e KTR-002`) out of the `-e` values; the rest stays for the
+ * policy parser. Only plain name lists are inspected; filters are left alone.
+ */
+function splitRuleNames(
+  exprs: readonly string[],
+  rules: readonly AnyRule[],
+): { events: string[]; rules: Set<AnyRule> } {
+  const picked = new Set<AnyRule>();
+  const events: string[] = [];
+  for (const expr of exprs) {
+    if (expr.includes('.') || expr.includes('=')) {
+      events.push(expr);
+      continue;
+    }
+    const keep = expr.split(',').filter((item) => {
+      const hits = rules.filter((r) => r.eventName === item || r.id === item);
+      for (const r of hits) picked.add(r);
+      return hits.length === 0;
     });
+    if (keep.length > 0) events.push(keep.join(','));
   }
-  const plan = planOutput(args.values.get('output') ?? []);
-  const ringBytes = parseRingMiB(args.values.get('buffer-size')?.[0]);
-  const statsEvery = parseSeconds(args.values.get('stats-interval')?.[0], 'stats-interval', 10);
+  return { events, rules: picked };
+}
+
+/** Builds the trace plan from parsed arguments. Pure apart from reading policy and rule files. */
+export async function planTrace(args: ParsedArgs): Promise<TracePlan> {
   const defaultNames = ktrailDefaultNames();
-  const selection = selectEvents(args.values.get('events') ?? [], {
+  const cat: SelectionCatalog = {
     events: catalog,
     byName: eventByName,
     setNames: [...setNames(), 'default'],
     suggest: suggestEventName,
     defaultNames,
-  });
+  };
+  const rawEvents = args.values.get('events') ?? [];
+  const scope = args.values.get('scope') ?? [];
+  const policyPaths = args.values.get('policy') ?? [];
+  checkPolicyFlags({ events: rawEvents.length, scope: scope.length, policy: policyPaths.length });
 
-  // 2. Split what this build can capture from what it cannot, and say so once.
-  const traced = selection.events.filter((e) => unavailableReason(e) === undefined);
-  const skipped = selection.events.filter((e) => unavailableReason(e) !== undefined);
-  const absentDefaults = selection.usedDefault ? DEFAULT_SET.filter((n) => eventByName(n) === undefined) : [];
+  const extra: AnyRule[] = [];
+  for (const dir of args.values.get('signatures-dir') ?? []) extra.push(...(await loadRulesFrom(dir)));
+  const rules = allRules(extra);
+  const split = splitRuleNames(rawEvents, rules);
+
+  let usedDefault = false;
+  let specs: ReturnType<typeof loadPolicies>;
+  const onlyRules = split.rules.size > 0 && split.events.length === 0;
+  if (policyPaths.length > 0) specs = loadPolicies(policyPaths, cat);
+  else {
+    const p = policyFromFlags({ events: split.events, scope }, cat);
+    specs = [p.policy];
+    usedDefault = p.usedDefault && !onlyRules;
+  }
+  const compiled = compilePolicies(specs);
+  // Naming only rules (`-e anti_debugging`) prints their findings and no plain events.
+  const printed = onlyRules ? [] : [...compiled.events.keys()].flatMap((id) => eventById(id) ?? []);
+
+  // Rules: all of them with the default set (as in Tracee), else the ones named.
+  const chosen = usedDefault || policyPaths.length > 0 ? rules : rules.filter((r) => split.rules.has(r));
+  const engine = new Engine(rules, {
+    enabled: (r) => chosen.includes(r as AnyRule),
+    onRuleError: (rule, _ev, e) => {
+      process.stderr.write(
+        `ktrail: rule ${rule.id} failed on an event: ${e instanceof Error ? e.message : String(e)}\n`,
+      );
+    },
+  });
+  const printedIds = new Set(printed.map((e) => e.id));
+  const internal = engine
+    .requiredEvents(canTrace)
+    .flatMap((n) => eventByName(n) ?? [])
+    .filter((e) => !printedIds.has(e.id));
+
+  const notices: string[] = [];
+  const skipped = printed.filter((e) => unavailableReason(e) !== undefined);
+  const absentDefaults = usedDefault ? DEFAULT_SET.filter((n) => eventByName(n) === undefined) : [];
   if (skipped.length > 0 || absentDefaults.length > 0) {
     const parts = skipped.map((e) => `${e.name} (${unavailableReason(e)})`);
     if (absentDefaults.length > 0) parts.push(`${absentDefaults.join(', ')} (not in ktrail's catalog yet)`);
-    io.err(`ktrail: not traced here: ${parts.join('; ')}`);
+    notices.push(`not traced here: ${parts.join('; ')}`);
   }
+  const idle = unavailable(engine.rules, canTrace);
+  const declared = chosen.filter((r) => r.unavailableReason !== undefined);
+  if (idle.length + declared.length > 0) {
+    const parts = [...declared.map((r) => ({ rule: r, reason: r.unavailableReason! })), ...idle].map(
+      (u) => `${u.rule.id} ${u.rule.eventName} (${u.reason})`,
+    );
+    notices.push(`detections that cannot run here: ${parts.join('; ')}`);
+  }
+  return { compiled, printed, engine, internal, usedDefault, notices };
+}
+
+export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
+  // 1. Validate all input first: nothing touches the kernel before every flag and file is known good.
+  const plan = planOutput(args.values.get('output') ?? []);
+  const ringBytes = parseRingMiB(args.values.get('buffer-size')?.[0]);
+  const statsEvery = parseSeconds(args.values.get('stats-interval')?.[0], 'stats-interval', 10);
+  const trace = await planTrace(args);
+  for (const n of trace.notices) io.err(`ktrail: ${n}`);
+  const traced = [...trace.printed.filter((e) => unavailableReason(e) === undefined), ...trace.internal];
   if (traced.length === 0) {
     throw new KtrailError(
       'KERNEL_FEATURE_MISSING',
@@ -133,7 +221,7 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
     });
   }
 
-  // 3. Outputs.
+  // 2. Outputs.
   const sinks: { sink: Sink; format: 'table' | 'json' }[] = [];
   try {
     for (const p of plan.printers)
@@ -146,23 +234,51 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
     for (const s of sinks) s.sink.close();
   };
 
-  // 4. Capture.
+  // 3. Capture.
   const native = loadNative();
   const clocks = native.clocks();
   const decoder = new Decoder({ eventById, bootToEpochNs: clocks.realtime - clocks.boottime });
-  const policyNames = [''];
+  const { compiled, engine } = trace;
+  const policyNames = compiled.policies.map((p) => p.name);
+  const printedIds = new Set(trace.printed.map((e) => e.id));
+  const ruleIds = new Set(engine.requiredEvents().flatMap((n) => eventByName(n)?.id ?? []));
+  const ctx: MatchContext = { startedAtNs: clocks.realtime };
   const totals: Totals = { events: 0, lost: new Map() };
+  let filtered = 0;
+  let findings = 0;
   const events: TraceEvent[] = [];
+  const json = { parseArguments: plan.parseArguments, policyNames };
   const write = (batch: Buffer) => {
     events.length = 0;
     decoder.decodeBatch(batch, events);
-    totals.events += events.length;
+    const shown: TraceEvent[] = [];
+    const found: Finding[] = [];
+    for (const ev of events) {
+      if (printedIds.has(ev.spec.id)) {
+        ev.matched = matchEvent(compiled, ev, ctx);
+        if (ev.matched !== 0n) shown.push(ev);
+        else filtered++;
+      }
+      if (ruleIds.has(ev.spec.id)) {
+        const scoped = matchScopes(compiled, ev, ctx);
+        if (scoped === 0n) continue;
+        for (const f of engine.dispatch(ev)) {
+          f.event.matched = scoped;
+          found.push(f);
+        }
+      }
+    }
+    totals.events += shown.length;
+    findings += found.length;
     for (const s of sinks) {
       let text = '';
-      if (s.format === 'json')
-        for (const ev of events)
-          text += `${formatJson(ev, { parseArguments: plan.parseArguments, policyNames })}\n`;
-      else for (const ev of events) text += `${formatTableRow(ev, plan.parseArguments)}\n`;
+      if (s.format === 'json') {
+        for (const ev of shown) text += `${formatJson(ev, json)}\n`;
+        for (const f of found) text += `${formatFindingJson(f, json)}\n`;
+      } else {
+        for (const ev of shown) text += `${formatTableRow(ev, plan.parseArguments)}\n`;
+        for (const f of found) text += `${formatFindingRow(f, plan.parseArguments)}\n`;
+      }
       if (text) s.sink.write(text);
     }
   };
@@ -179,11 +295,14 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
     throw e;
   }
   for (const s of sinks) if (s.format === 'table') s.sink.write(`${TABLE_HEADER}\n`);
+  const nRules = engine.rules.length;
+  const nEvents = traced.length - trace.internal.length;
   io.err(
-    `ktrail: tracing ${traced.length} event${traced.length === 1 ? '' : 's'} (started in ${cap.startupMs.toFixed(0)} ms); Ctrl-C stops`,
+    `ktrail: tracing ${nEvents} event${nEvents === 1 ? '' : 's'}` +
+      `${nRules > 0 ? ` and ${nRules} detection rule${nRules === 1 ? '' : 's'}` : ''} (started in ${cap.startupMs.toFixed(0)} ms); Ctrl-C stops`,
   );
 
-  // 5. Run until a signal; report loss as it happens.
+  // 4. Run until a signal; report loss as it happens.
   const reportLoss = (final: boolean) => {
     const lost = lostByName(cap);
     let changed = false;
@@ -203,7 +322,7 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
   });
   if (timer) clearInterval(timer);
 
-  // 6. Stop: take the counters while the maps exist, drain, summarise.
+  // 5. Stop: take the counters while the maps exist, drain, summarise.
   reportLoss(true);
   await cap.close();
   closeSinks();
@@ -213,6 +332,8 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
   io.err(
     `ktrail: ${signal}: ${totals.events} events, ${lostTotal} lost` +
       (totals.lost.size > 0 ? ` (${[...totals.lost].map(([n, v]) => `${n} ${v}`).join(', ')})` : '') +
+      (filtered > 0 ? `, ${filtered} filtered out in userspace` : '') +
+      (findings > 0 ? `, ${findings} findings` : '') +
       (decodeErrors > 0 ? `, ${decodeErrors} undecodable records` : ''),
   );
   return 0;

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { KtrailError } from '../../errors.js';
+import { runAnalyze } from './analyze.js';
+
+process.env['TZ'] = 'UTC';
+
+const DIR = 'test/fixtures/events';
+
+async function analyze(values: Record<string, string[]>, positionals: string[] = []) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runAnalyze(
+    positionals,
+    { values: new Map(Object.entries(values)) },
+    {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+    },
+  );
+  return { code, out, err };
+}
+
+const HEADER =
+  'TIME             UID    COMM             PID     TID     RET              EVENT                     ARGS';
+
+describe('ktrail analyze', () => {
+  it('prints the findings of a ktrail capture as a table', async () => {
+    const r = await analyze({ output: ['table'] }, [`${DIR}/attacks.jsonl`]);
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.out, [
+      HEADER,
+      '10:30:00:001000  0      rmmod            4242    4242    -38              !kernel_module_unload     name: nf_tables, flags: 2560, detectedFrom: delete_module',
+      '10:30:00:001000  0      rmmod            4242    4242    -38              !kernel_module_forced_... name: nf_tables, flags: 2560, detectedFrom: delete_module',
+      '10:30:00:002000  0      evil             4250    4250    0                !anti_debugging           request: PTRACE_TRACEME, detectedFrom: ptrace',
+      '10:30:00:005000  1000   sh               4300    4300    0                !stdio_over_socket        IP address: 203.0.113.7, Port: 4444, File descriptor: 0, detectedFrom: dup2',
+      '10:30:00:006000  1000   sh               4300    4300    1                !stdio_over_socket        IP address: 203.0.113.7, Port: 4444, File descriptor: 1, detectedFrom: dup2',
+      '10:30:00:007000  0      tee              4301    4301    3                !sudoers_modification     pathname: /etc/sudoers, detectedFrom: openat',
+    ]);
+    assert.deepEqual(r.err, [`analyze: ${DIR}/attacks.jsonl: 7 events, 6 findings`]);
+  });
+
+  it("finds Tracee's own events (security_file_open, sched_process_exec) given with --source", async () => {
+    const r = await analyze({ source: [`${DIR}/tracee-v024.jsonl`], output: ['table'] });
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.out, [
+      HEADER,
+      '10:31:40:000000  0      sh               17      17      0                !core_pattern_modifica... pathname: /proc/sys/kernel/core_pattern, detectedFrom: security_file_open',
+      '10:31:40:000000  33     sh               18      18      0                !illegitimate_shell       prev_comm: nginx, pathname: /bin/dash, detectedFrom: sched_process_exec',
+    ]);
+  });
+
+  it('writes classic JSON findings by default, and --events selects signatures without moving ids', async () => {
+    const r = await analyze({ events: ['anti_debugging'] }, [`${DIR}/attacks.jsonl`]);
+    assert.equal(r.code, 0);
+    assert.equal(r.out.length, 1);
+    const f = JSON.parse(r.out[0]!) as Record<string, unknown>;
+    assert.equal(f['eventId'], '6007');
+    assert.equal(f['eventName'], 'anti_debugging');
+    assert.deepEqual(f['matchedPolicies'], ['']);
+    assert.equal(f['hostProcessId'], 4250);
+    assert.deepEqual((f['metadata'] as { Properties: unknown }).Properties, {
+      Category: 'defense-evasion',
+      Kubernetes_Technique: '',
+      Severity: 1,
+      Technique: 'Debugger Evasion',
+      external_id: 'T1622',
+      id: 'attack-pattern--e4dc8c01-417f-458d-9ee0-bb0617c1b391',
+      signatureID: 'TRC-102',
+      signatureName: 'Anti-Debugging detected',
+    });
+  });
+
+  it('reports malformed lines with their numbers and goes on', async () => {
+    const r = await analyze({ output: ['table'] }, [`${DIR}/malformed.jsonl`]);
+    assert.equal(r.code, 0);
+    assert.equal(r.out.length, 4);
+    assert.deepEqual(r.err, [
+      `analyze: ${DIR}/malformed.jsonl:2: not JSON (Expected double-quoted property name in JSON at position 66)`,
+      `analyze: ${DIR}/malformed.jsonl:4: not an event (expected a JSON object)`,
+      `analyze: ${DIR}/malformed.jsonl:5: not an event (no eventName)`,
+      `analyze: ${DIR}/malformed.jsonl: 2 events, 3 findings, 3 malformed lines skipped`,
+    ]);
+  });
+
+  it('fails when no line is an event', async () => {
+    const r = await analyze({}, [`${DIR}/all-bad.jsonl`]);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.out, []);
+    assert.deepEqual(r.err, [
+      `analyze: ${DIR}/all-bad.jsonl:1: not JSON (Unexpected token 'o', "not json" is not valid JSON)`,
+      `analyze: ${DIR}/all-bad.jsonl:2: openat: args is not an array`,
+      `analyze: ${DIR}/all-bad.jsonl: 0 events, 0 findings, 2 malformed lines skipped`,
+      `analyze: ${DIR}/all-bad.jsonl: no line is a classic JSON event`,
+    ]);
+  });
+
+  it('finds nothing in a benign compile (gcc, cc1, as, ld reading the loader and ld.so.cache)', async () => {
+    const r = await analyze({}, [`${DIR}/benign-compile.jsonl`]);
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.out, []);
+    assert.deepEqual(r.err, [`analyze: ${DIR}/benign-compile.jsonl: 12 events, 0 findings`]);
+  });
+
+  it('rejects a missing file, two files and an unknown signature', async () => {
+    const usage = (message: string) => (e: unknown) => e instanceof KtrailError && e.message === message;
+    await assert.rejects(analyze({}), usage('analyze: no input file'));
+    await assert.rejects(analyze({}, ['a', 'b']), usage('analyze: give one input file'));
+    await assert.rejects(analyze({ events: ['nope'] }, ['a']), usage("analyze: no signature 'nope'"));
+    await assert.rejects(
+      analyze({}, [`${DIR}/missing.jsonl`]),
+      usage(
+        `analyze: cannot read '${DIR}/missing.jsonl': ENOENT: no such file or directory, open '${DIR}/missing.jsonl'`,
+      ),
+    );
+  });
+});

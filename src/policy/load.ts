@@ -1,0 +1,367 @@
+/**
+ * Policy files (`-p/--policy FILE|DIR`, COMPAT.md 5). Two forms are accepted: Tracee's Kubernetes-style
+ * `apiVersion: tracee.aquasec.com/v1beta1` / `kind: Policy` document, and Tracee main's plain form
+ * (`type: policy` with top-level `name`, `scope`, `rules`). A directory loads its `*.yaml`, `*.yml` and `*.json`
+ * files, not recursively, in sorted order. Reads files synchronously; everything else is pure.
+ *
+ * Every error names the file, the line:column when the YAML parser gives one, the field path
+ * (`spec.rules[2].filters[0]`) and the bad value; the hint says what would be valid. Codes: POLICY_INVALID for
+ * the document's shape, UNKNOWN_EVENT and BAD_FILTER for what the `-e`/`-s` grammar rejects; all exit 2.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Document, LineCounter, parseDocument } from 'yaml';
+import { KtrailError } from '../errors.js';
+import { type EventFilter, parseEventFilter } from './event-filter.js';
+import { didYouMean } from './filter.js';
+import { parseScope } from './scope.js';
+import { resolveName, type SelectionCatalog } from './select.js';
+import { ACTIONS, type Action, MAX_POLICIES, type PolicySpec, type RuleSpec } from './spec.js';
+
+export const API_VERSION = 'tracee.aquasec.com/v1beta1';
+export const KIND = 'Policy';
+
+const POLICY_EXT = /\.(ya?ml|json)$/;
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+type Path = readonly (string | number)[];
+
+/** Reads one document and locates its nodes for messages. */
+class Source {
+  readonly lines = new LineCounter();
+  readonly doc: Document.Parsed;
+  constructor(
+    readonly file: string,
+    text: string,
+  ) {
+    this.doc = parseDocument(text, { keepSourceTokens: true, lineCounter: this.lines, prettyErrors: false });
+  }
+
+  /** `file:line:col` of the node at `path` (or the closest existing parent), or just `file`. */
+  at(path: Path): string {
+    for (let n = path.length; n >= 0; n--) {
+      const node = this.doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node?.range !== undefined) {
+        const { line, col } = this.lines.linePos(node.range[0]);
+        return `${this.file}:${line}:${col}`;
+      }
+    }
+    return this.file;
+  }
+
+  fail(path: Path, msg: string, hint?: string, code: 'POLICY_INVALID' = 'POLICY_INVALID'): KtrailError {
+    const field = path.length === 0 ? '' : ` ${showPath(path)}`;
+    return new KtrailError(
+      code,
+      `loading policy ${this.at(path)}:${field}: ${msg}`,
+      hint === undefined ? {} : { hint },
+    );
+  }
+
+  /** `loading policy FILE:L:C: spec.rules[0].event`: the label the `-e` name resolver puts before the value. */
+  label(path: Path): string {
+    return `loading policy ${this.at(path)}: ${showPath(path)}`;
+  }
+
+  /** Error prefix for the `-e`/`-s` grammar, which appends `: cause`. */
+  where(path: Path, value: string): string {
+    return `${this.label(path)} '${value}'`;
+  }
+}
+
+/** `spec.rules[2].filters[0]` */
+export function showPath(path: Path): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkKeys(src: Source, obj: Record<string, unknown>, path: Path, allowed: readonly string[]): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) {
+      throw src.fail(
+        [...path, k],
+        `unknown key '${k}'`,
+        `${didYouMean(k, allowed)}valid keys: ${allowed.join(', ')}`,
+      );
+    }
+  }
+}
+
+function stringList(src: Source, v: unknown, path: Path, what: string, required: boolean): string[] {
+  if (v === undefined || v === null) {
+    if (required) throw src.fail(path, `${what} is required`, `give a list, e.g. ${showPath(path)}: [...]`);
+    return [];
+  }
+  if (!Array.isArray(v)) throw src.fail(path, `${what} must be a list, not ${describe(v)}`);
+  if (required && v.length === 0) throw src.fail(path, `${what} must not be empty`);
+  return v.map((item, i) => {
+    if (typeof item !== 'string') {
+      throw src.fail([...path, i], `expected a string, not ${describe(item)}`, 'quote the expression');
+    }
+    return item;
+  });
+}
+
+function actions(src: Source, v: unknown, path: Path): Action[] {
+  return stringList(src, v, path, 'actions', false).map((a, i) => {
+    if (!(ACTIONS as readonly string[]).includes(a)) {
+      throw src.fail(
+        [...path, i],
+        `unknown action '${a}'`,
+        'actions are log or print (ktrail, like Tracee, does not enforce)',
+      );
+    }
+    return a as Action;
+  });
+}
+
+/**
+ * Parses one policy document. `file` is used in messages only.
+ * @throws KtrailError POLICY_INVALID, UNKNOWN_EVENT or BAD_FILTER (exit status 2).
+ */
+export function parsePolicy(text: string, file: string, cat: SelectionCatalog): PolicySpec {
+  const src = new Source(file, text);
+  const err = src.doc.errors[0];
+  if (err !== undefined) {
+    const pos = src.lines.linePos(err.pos[0]);
+    const where = `${file}:${pos.line}:${pos.col}`;
+    const cause = (err.message.split(' at line ')[0] ?? err.message).trim();
+    throw new KtrailError('POLICY_INVALID', `loading policy ${where}: malformed YAML: ${cause}`, {
+      hint: 'check the indentation and quoting near that position (quote expressions holding : * | < >)',
+    });
+  }
+  const top: unknown = src.doc.toJS();
+  if (!isRecord(top)) {
+    throw src.fail(
+      [],
+      `expected a policy document, found ${describe(top)}`,
+      `start with 'apiVersion: ${API_VERSION}' or 'type: policy'`,
+    );
+  }
+  if (top.type !== undefined) {
+    if (top.type !== 'policy') {
+      throw src.fail(
+        ['type'],
+        `unknown document type ${JSON.stringify(top.type)}`,
+        "the plain form starts with 'type: policy'",
+      );
+    }
+    checkKeys(src, top, [], ['type', 'name', 'description', 'version', 'scope', 'rules', 'defaultActions']);
+    const name = policyName(src, top.name, ['name']);
+    return body(src, cat, top, [], name, optString(src, top.description, ['description']));
+  }
+  if (top.apiVersion !== API_VERSION) {
+    throw src.fail(
+      ['apiVersion'],
+      top.apiVersion === undefined
+        ? 'apiVersion is required'
+        : `unsupported apiVersion ${JSON.stringify(top.apiVersion)}`,
+      `write 'apiVersion: ${API_VERSION}' and 'kind: ${KIND}' (or use the plain form 'type: policy')`,
+    );
+  }
+  if (top.kind !== KIND) {
+    throw src.fail(['kind'], `unsupported kind ${JSON.stringify(top.kind ?? null)}`, `write 'kind: ${KIND}'`);
+  }
+  checkKeys(src, top, [], ['apiVersion', 'kind', 'metadata', 'spec']);
+  const meta = top.metadata;
+  if (!isRecord(meta))
+    throw src.fail(['metadata'], `metadata must be a mapping with a name, not ${describe(meta)}`);
+  checkKeys(src, meta, ['metadata'], ['name', 'annotations', 'labels']);
+  const name = policyName(src, meta.name, ['metadata', 'name']);
+  let description = '';
+  if (meta.annotations !== undefined) {
+    if (!isRecord(meta.annotations))
+      throw src.fail(['metadata', 'annotations'], 'annotations must be a mapping');
+    description = optString(src, meta.annotations.description, ['metadata', 'annotations', 'description']);
+  }
+  const spec = top.spec;
+  if (!isRecord(spec))
+    throw src.fail(['spec'], `spec must be a mapping with scope and rules, not ${describe(spec)}`);
+  checkKeys(src, spec, ['spec'], ['scope', 'defaultActions', 'rules']);
+  return body(src, cat, spec, ['spec'], name, description);
+}
+
+function optString(src: Source, v: unknown, path: Path): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw src.fail(path, `expected a string, not ${describe(v)}`);
+  return v;
+}
+
+function policyName(src: Source, v: unknown, path: Path): string {
+  if (v === undefined || v === null || v === '')
+    throw src.fail(path, 'a policy name is required', 'e.g. name: kernel-modules');
+  if (typeof v !== 'string') throw src.fail(path, `the name must be a string, not ${describe(v)}`);
+  if (v.length > 253 || !DNS1123.test(v)) {
+    throw src.fail(
+      path,
+      `'${v}' is not a valid policy name`,
+      "use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (DNS-1123, at most 253)",
+    );
+  }
+  return v;
+}
+
+function body(
+  src: Source,
+  cat: SelectionCatalog,
+  obj: Record<string, unknown>,
+  base: Path,
+  name: string,
+  description: string,
+): PolicySpec {
+  const scopePath = [...base, 'scope'];
+  const scopeExprs = stringList(src, obj.scope, scopePath, 'scope', true);
+  const scope = parseScope(scopeExprs, (expr, i) => src.where([...scopePath, i], expr.trim()));
+  const defaultActions = actions(src, obj.defaultActions, [...base, 'defaultActions']);
+  const rulesPath = [...base, 'rules'];
+  const rawRules = obj.rules;
+  if (!Array.isArray(rawRules) || rawRules.length === 0) {
+    throw src.fail(
+      rulesPath,
+      rawRules === undefined
+        ? 'rules are required'
+        : Array.isArray(rawRules)
+          ? 'rules must not be empty'
+          : `rules must be a list, not ${describe(rawRules)}`,
+      'e.g. rules: [{event: delete_module}]',
+    );
+  }
+  const rules: RuleSpec[] = [];
+  const seen = new Map<string, number>();
+  rawRules.forEach((r: unknown, i) => {
+    const rp = [...rulesPath, i];
+    if (!isRecord(r)) throw src.fail(rp, `a rule must be a mapping with an event, not ${describe(r)}`);
+    checkKeys(src, r, rp, ['event', 'filters', 'actions']);
+    if (typeof r.event !== 'string' || r.event === '') {
+      throw src.fail([...rp, 'event'], 'each rule needs an event name', 'e.g. event: delete_module');
+    }
+    const evName = r.event;
+    const names = resolveName(cat, evName, src.label([...rp, 'event']), evName);
+    const filterTexts = stringList(src, r.filters, [...rp, 'filters'], 'filters', false);
+    const ruleActions = actions(src, r.actions, [...rp, 'actions']);
+    for (const n of names) {
+      const ev = cat.byName(n);
+      if (ev === undefined) continue;
+      const prev = seen.get(n);
+      if (prev !== undefined) {
+        throw src.fail(
+          [...rp, 'event'],
+          `event ${n} already appears in ${showPath([...rulesPath, prev])}`,
+          'each event appears once per policy: merge the two rules',
+        );
+      }
+      seen.set(n, i);
+      const filters: EventFilter[] = filterTexts.map((t, j) =>
+        parseEventFilter(ev, t, src.where([...rp, 'filters', j], t), true),
+      );
+      rules.push({ event: ev, filters, actions: ruleActions });
+    }
+  });
+  return { name, description, origin: src.file, scope, rules, defaultActions };
+}
+
+function ioError(path: string, e: unknown): KtrailError {
+  const code = (e as { code?: string }).code;
+  const cause =
+    code === 'ENOENT'
+      ? 'no such file or directory'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : String((e as Error).message);
+  return new KtrailError('POLICY_INVALID', `loading policy ${path}: ${cause}`, {
+    hint: 'give a policy file (.yaml, .yml, .json) or a directory of them',
+    cause: e,
+  });
+}
+
+/** The policy files a `-p` value stands for: the file itself, or a directory's policy files sorted by name. */
+export function policyFiles(path: string): string[] {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (e) {
+    throw ioError(path, e);
+  }
+  if (!isDir) return [path];
+  let entries: string[];
+  try {
+    entries = readdirSync(path).filter((f) => POLICY_EXT.test(f));
+  } catch (e) {
+    throw ioError(path, e);
+  }
+  entries.sort();
+  const files = entries.map((f) => join(path, f)).filter((f) => !statSync(f).isDirectory());
+  if (files.length === 0) {
+    throw new KtrailError(
+      'POLICY_INVALID',
+      `loading policy ${path}: no .yaml, .yml or .json file in this directory`,
+      {
+        hint: 'directories are not searched recursively',
+      },
+    );
+  }
+  return files;
+}
+
+/**
+ * Loads every policy named by the `-p` values (files or directories, in the order given). At most 64
+ * policies; names must be unique.
+ * @throws KtrailError POLICY_INVALID (or UNKNOWN_EVENT / BAD_FILTER from a filter), exit status 2.
+ */
+export function loadPolicies(paths: readonly string[], cat: SelectionCatalog): PolicySpec[] {
+  const out: PolicySpec[] = [];
+  const byName = new Map<string, string>();
+  for (const p of paths) {
+    for (const file of policyFiles(p)) {
+      if (out.length >= MAX_POLICIES) {
+        throw new KtrailError(
+          'POLICY_INVALID',
+          `loading policy ${file}: policies maximum exceeded [${MAX_POLICIES}]`,
+          {
+            hint: `each event carries a 64-bit bitmap of matching policies; merge policies so that at most ${MAX_POLICIES} remain`,
+          },
+        );
+      }
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        throw ioError(file, e);
+      }
+      const policy = parsePolicy(text, file, cat);
+      const other = byName.get(policy.name);
+      if (other !== undefined) {
+        throw new KtrailError(
+          'POLICY_INVALID',
+          `loading policy ${file}: policy name '${policy.name}' is already used by ${other}`,
+          { hint: 'policy names must be unique among the loaded policies: rename one of them' },
+        );
+      }
+      byName.set(policy.name, file);
+      out.push(policy);
+    }
+  }
+  return out;
+}
+
+/** Tracee's rule: policies come from files or from flags, never both. */
+export function checkPolicyFlags(values: { events: number; scope: number; policy: number }): void {
+  if (values.policy > 0 && (values.events > 0 || values.scope > 0)) {
+    const other = values.events > 0 ? '--events' : '--scope';
+    throw new KtrailError('USAGE', `reading the command line: --policy cannot be combined with ${other}`, {
+      hint: 'put the events and the scope into a policy file, or drop --policy and use -e/-s',
+    });
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The userspace evaluator: which policies match one decoded event. It implements every filter of
+ * CompiledPolicies exactly (the kernel runs a relaxation, see compile.ts), so its answer is the event's
+ * `matchedPolicies`. Pure apart from the callbacks in MatchContext; never throws.
+ */
+import type { ArgValue, TraceEvent } from '../decode/event.js';
+import type { CompiledPolicies, EventFilterSet } from './compile.js';
+import type { ContextField } from './event-filter.js';
+import {
+  matchNumber,
+  matchPattern,
+  matchString,
+  type NumberFilter,
+  type StringFilter,
+  type ValueFilter,
+} from './filter.js';
+import type { ScopeSpec } from './scope.js';
+
+/** Container facts from the enrichment layer; absent fields compare as ''. */
+export interface ContainerInfo {
+  readonly image?: string;
+  readonly imageDigest?: string;
+  readonly name?: string;
+  readonly podName?: string;
+  readonly podNamespace?: string;
+  readonly podUid?: string;
+  readonly podSandbox?: boolean;
+}
+
+/** What the evaluator needs from the process tree and the container layer. All optional. */
+export interface MatchContext {
+  /**
+   * `follow`: true when an ancestor of `hostPid` matched policy `policy`'s scope by itself. The process tree
+   * records such matches from matchScopes(). Without it, `follow` adds nothing.
+   */
+  readonly isDescendantOfMatch?: (hostPid: number, policy: number) => boolean;
+  /** `tree=PID`: true when `hostPid` descends from `rootPid`. Without it, only `rootPid` itself matches. */
+  readonly isDescendantOf?: (hostPid: number, rootPid: number) => boolean;
+  /** `pid=new`: the process started after ktrail. Default: threadStartTime >= startedAtNs (false without it). */
+  readonly isNewProcess?: (ev: TraceEvent) => boolean;
+  /** ktrail's start, ns since the epoch, for the default isNewProcess. */
+  readonly startedAtNs?: bigint;
+  /** `container=new`: the container started after ktrail. Without it no container is new. */
+  readonly isNewContainer?: (containerId: string) => boolean;
+  readonly containerInfo?: (ev: TraceEvent) => ContainerInfo | undefined;
+}
+
+const bit = (i: number): bigint => 1n << BigInt(i);
+
+function num(v: number | bigint): bigint {
+  return typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
+}
+
+function strMatch(f: StringFilter, v: string): boolean {
+  return matchString(f, v);
+}
+
+function numMatch(f: NumberFilter, v: number | bigint): boolean {
+  return matchNumber(f, num(v));
+}
+
+function isNewProcess(ev: TraceEvent, ctx: MatchContext): boolean {
+  if (ctx.isNewProcess !== undefined) return ctx.isNewProcess(ev);
+  return ctx.startedAtNs !== undefined && ev.threadStartTime >= ctx.startedAtNs;
+}
+
+/** True when the event's own process satisfies every constraint of `s` (follow not considered). */
+export function scopeMatches(s: ScopeSpec, ev: TraceEvent, ctx: MatchContext = {}): boolean {
+  const pid = ev.hostProcessId;
+  if (!s.uid.every((f) => numMatch(f, ev.userId))) return false;
+  if (!s.pid.every((f) => numMatch(f, pid))) return false;
+  if (!s.mntns.every((f) => numMatch(f, ev.mountNamespace))) return false;
+  if (!s.pidns.every((f) => numMatch(f, ev.pidNamespace))) return false;
+  if (!s.comm.every((f) => strMatch(f, ev.processName))) return false;
+  if (!s.uts.every((f) => strMatch(f, ev.hostName))) return false;
+  if (s.newPid && !isNewProcess(ev, ctx)) return false;
+  for (const f of s.tree) {
+    const inTree = f.values.some((root) => {
+      const r = Number(root);
+      return r === pid || (ctx.isDescendantOf?.(pid, r) ?? false);
+    });
+    if (inTree !== (f.op === '=')) return false;
+  }
+  for (const f of s.exec) {
+    const hit =
+      (f.mntns === undefined || BigInt(ev.mountNamespace) === f.mntns) &&
+      f.filter.patterns.some((p) => matchPattern(p, ev.executablePath));
+    if (hit !== (f.filter.op === '=')) return false;
+  }
+  const inContainer = ev.containerId !== '';
+  for (const c of s.container) {
+    const isNew = inContainer && (ctx.isNewContainer?.(ev.containerId) ?? false);
+    let ok: boolean;
+    switch (c.mode) {
+      case 'container':
+        ok = inContainer;
+        break;
+      case 'host':
+        ok = !inContainer;
+        break;
+      case 'new':
+        ok = isNew;
+        break;
+      case 'not-new':
+        ok = !isNew;
+        break;
+      case 'id':
+        ok = strMatch(c.filter, ev.containerId);
+        break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function contextValue(
+  field: ContextField,
+  ev: TraceEvent,
+  ctx: MatchContext,
+): number | bigint | string | boolean {
+  const info = () => ctx.containerInfo?.(ev);
+  switch (field) {
+    case 'timestamp':
+      return ev.timestamp;
+    case 'processorId':
+      return ev.processorId;
+    case 'processId':
+      return ev.processId;
+    case 'threadId':
+      return ev.threadId;
+    case 'parentProcessId':
+      return ev.parentProcessId;
+    case 'hostThreadId':
+      return ev.hostThreadId;
+    case 'hostProcessId':
+      return ev.hostProcessId;
+    case 'hostParentProcessId':
+      return ev.hostParentProcessId;
+    case 'userId':
+      return ev.userId;
+    case 'mountNamespace':
+      return ev.mountNamespace;
+    case 'pidNamespace':
+      return ev.pidNamespace;
+    case 'processName':
+      return ev.processName;
+    case 'hostName':
+      return ev.hostName;
+    case 'cgroupId':
+      return ev.cgroupId;
+    case 'host':
+      return ev.containerId === '';
+    case 'container':
+      return ev.containerId !== '';
+    case 'containerId':
+      return ev.containerId;
+    case 'containerImage':
+      return info()?.image ?? '';
+    case 'containerImageDigest':
+      return info()?.imageDigest ?? '';
+    case 'containerName':
+      return info()?.name ?? '';
+    case 'podName':
+      return info()?.podName ?? '';
+    case 'podNamespace':
+      return info()?.podNamespace ?? '';
+    case 'podUid':
+      return info()?.podUid ?? '';
+    case 'podSandbox':
+      return info()?.podSandbox ?? false;
+    case 'syscall':
+      return ev.syscall;
+  }
+}
+
+function valueMatches(f: ValueFilter, v: ArgValue | number | bigint | string | boolean): boolean {
+  if (f.kind === 'bool') return (v === true || v === 1 || v === 1n) === f.value;
+  if (f.kind === 'string') {
+    if (typeof v === 'string') return strMatch(f, v);
+    if (Array.isArray(v)) {
+      // []string: '=' when any element matches, '!=' when none does.
+      const any = (v as readonly unknown[]).some(
+        (x) => typeof x === 'string' && f.patterns.some((p) => matchPattern(p, x)),
+      );
+      return f.op === '=' ? any : !any;
+    }
+    return false;
+  }
+  if (typeof v === 'number' || typeof v === 'bigint') return numMatch(f, v);
+  if (typeof v === 'boolean') return numMatch(f, v ? 1 : 0);
+  return false;
+}
+
+function filtersMatch(set: EventFilterSet, ev: TraceEvent, ctx: MatchContext): boolean {
+  for (const a of set.args) {
+    const arg =
+      ev.args[a.index]?.name === a.field ? ev.args[a.index] : ev.args.find((x) => x.name === a.field);
+    if (arg === undefined || !valueMatches(a.filter, arg.value)) return false;
+  }
+  for (const r of set.retval) if (ev.atEntry || !numMatch(r.filter, ev.returnValue)) return false;
+  for (const c of set.context) if (!valueMatches(c.filter, contextValue(c.field, ev, ctx))) return false;
+  return true;
+}
+
+/**
+ * The bitmap of policies whose scope the event's process satisfies by itself (follow not considered). The
+ * process tree calls this to record the processes that `follow` starts from.
+ */
+export function matchScopes(c: CompiledPolicies, ev: TraceEvent, ctx: MatchContext = {}): bigint {
+  let out = 0n;
+  c.user.scopes.forEach((s, i) => {
+    if (scopeMatches(s, ev, ctx)) out |= bit(i);
+  });
+  return out;
+}
+
+/**
+ * The bitmap of policies that match `ev` (bit i = policy i): the policy selects the event, its scope matches
+ * (directly, or through `follow` and an ancestor that matched), and every filter of its rule for this event
+ * matches. 0n for events no policy selects. A return-value filter never matches an event emitted at entry.
+ */
+export function matchEvent(c: CompiledPolicies, ev: TraceEvent, ctx: MatchContext = {}): bigint {
+  const e = c.events.get(ev.spec.id);
+  if (e === undefined) return 0n;
+  const filters = c.user.filters.get(ev.spec.id);
+  let out = 0n;
+  for (let i = 0; i < c.policies.length; i++) {
+    const b = bit(i);
+    if ((e.selectedMask & b) === 0n) continue;
+    const scope = c.user.scopes[i];
+    if (scope === undefined) continue;
+    if ((c.user.scopedMask & b) !== 0n && !scopeMatches(scope, ev, ctx)) {
+      const followed =
+        (c.user.followMask & b) !== 0n && (ctx.isDescendantOfMatch?.(ev.hostProcessId, i) ?? false);
+      if (!followed) continue;
+    }
+    const set = filters?.get(i);
+    if (set !== undefined && !filtersMatch(set, ev, ctx)) continue;
+    out |= b;
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { KtrailError } from '../errors.js';
+import { allRules, builtinRules, compareRuleIds, listSignatures, loadRulesFrom } from './registry.js';
+
+const isRoot = process.getuid?.() === 0;
+const base = mkdtempSync(join(tmpdir(), 'ktrail-sigs-'));
+after(() => rmSync(base, { recursive: true, force: true }));
+
+const RULE = `export const r = { id: 'EXT-1', version: '1', eventName: 'ext_probe', title: 't', description: 'd',
+  severity: 1, mitre: { tactic: '', technique: '', techniqueId: '' }, tags: [], requires: [{ event: 'openat' }],
+  onEvent: () => undefined };\n`;
+
+function ruleDir(files: Record<string, string>, mode = 0o755): string {
+  const d = mkdtempSync(join(base, 'd'));
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(d, name), text);
+    chmodSync(join(d, name), 0o644);
+  }
+  chmodSync(d, mode);
+  return d;
+}
+
+async function rejects(p: Promise<unknown>, message: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => e instanceof KtrailError && e.message === message);
+}
+
+describe('registry', () => {
+  it('orders ids by prefix, then numerically', () => {
+    assert.deepEqual(['TRC-1010', 'TRC-102', 'KTR-002', 'TRC-101'].sort(compareRuleIds), [
+      'KTR-002',
+      'TRC-101',
+      'TRC-102',
+      'TRC-1010',
+    ]);
+  });
+  it('has unique ids and starts with the KTR rules', () => {
+    const ids = builtinRules().map((r) => r.id);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.deepEqual(ids.slice(0, 7), [
+      'KTR-001',
+      'KTR-002',
+      'KTR-003',
+      'KTR-004',
+      'KTR-005',
+      'KTR-006',
+      'TRC-101',
+    ]);
+  });
+  it('lists signatures with availability and reasons', () => {
+    const rows = listSignatures((e) => e !== 'module_load' && !e.startsWith('security_'));
+    const trc1017 = rows.find((r) => r.id === 'TRC-1017');
+    assert.deepEqual(trc1017, {
+      id: 'TRC-1017',
+      eventId: 6022,
+      eventName: 'kernel_module_loading',
+      title: 'Kernel module loading detected',
+      severity: 2,
+      mitre: {
+        tactic: 'persistence',
+        technique: 'Kernel Modules and Extensions',
+        techniqueId: 'T1547.006',
+        attackPatternId: 'attack-pattern--a1b52199-c8c5-438a-9ded-656f1d0888c6',
+      },
+      requires: ['module_load'],
+      available: false,
+      reason: 'needs module_load, which ktrail cannot trace here',
+    });
+    assert.deepEqual(
+      rows.filter((r) => !r.available).map((r) => r.id),
+      ['TRC-104', 'TRC-1013', 'TRC-1015', 'TRC-1017', 'TRC-1020', 'TRC-1022', 'TRC-1030'],
+    );
+  });
+  it('rejects an extra rule that reuses a built-in id', () => {
+    assert.throws(() => allRules([{ ...builtinRules()[0]! }]), KtrailError);
+  });
+});
+
+describe('loadRulesFrom', { skip: isRoot ? false : 'needs root to chown test files' }, () => {
+  it('loads rule modules from a root-owned, go-w directory', async () => {
+    const d = ruleDir({ 'ext.js': RULE, 'notes.txt': 'ignored' });
+    const rules = await loadRulesFrom(d);
+    assert.deepEqual(
+      rules.map((r) => r.id),
+      ['EXT-1'],
+    );
+  });
+  it('refuses a group-writable directory', async () => {
+    const d = ruleDir({ 'ext.js': RULE }, 0o775);
+    await rejects(loadRulesFrom(d), `loading signatures: '${d}' is writable by its group (mode 775)`);
+  });
+  it('refuses a world-writable file', async () => {
+    const d = ruleDir({ 'ext.js': RULE });
+    chmodSync(join(d, 'ext.js'), 0o646);
+    await rejects(
+      loadRulesFrom(d),
+      `loading signatures: '${join(d, 'ext.js')}' is writable by others (mode 646)`,
+    );
+  });
+  it('refuses a file not owned by root, with the fix as hint', async () => {
+    const d = ruleDir({ 'ext.js': RULE });
+    chownSync(join(d, 'ext.js'), 1000, 1000);
+    await assert.rejects(
+      loadRulesFrom(d),
+      (e: unknown) =>
+        e instanceof KtrailError &&
+        e.message === `loading signatures: '${join(d, 'ext.js')}' is owned by uid 1000, not root` &&
+        e.hint ===
+          `rule code runs with ktrail's privileges; run: chown root '${join(d, 'ext.js')}' && chmod go-w '${join(d, 'ext.js')}'`,
+    );
+  });
+  it('refuses a symbolic link', async () => {
+    const d = ruleDir({ 'ext.js': RULE });
+    symlinkSync(join(d, 'ext.js'), join(d, 'link.js'));
+    await rejects(loadRulesFrom(d), `loading signatures: '${join(d, 'link.js')}' is a symbolic link`);
+  });
+  it('refuses a module without rules and a rule with a bad field', async () => {
+    const d1 = ruleDir({ 'empty.js': 'export const x = 1;\n' });
+    await rejects(loadRulesFrom(d1), `loading signatures: ${join(d1, 'empty.js')}: exports no rule`);
+    const d2 = ruleDir({ 'bad.js': RULE.replace('severity: 1', 'severity: 7') });
+    await rejects(
+      loadRulesFrom(d2),
+      `loading signatures: ${join(d2, 'bad.js')}: rule 'EXT-1': severity must be 0, 1, 2 or 3`,
+    );
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * The rule registry: every built-in rule in a stable order (by id: prefix, then number), extra rule modules from
+ * `--signatures-dir`, and the data `ktrail list --signatures` prints.
+ */
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { KtrailError } from '../errors.js';
+import { checkUniqueIds, findingIds, unavailable } from './engine.js';
+import { FILE_RULES } from './rules/files.js';
+import { KERNEL_MODULE_RULES } from './rules/kernel-modules.js';
+import { PROCESS_RULES } from './rules/process.js';
+import { UNAVAILABLE_RULES } from './rules/unavailable.js';
+import type { AnyRule, Mitre, RuleDefinition, Severity } from './types.js';
+
+/** Orders ids like `KTR-002` < `TRC-102` < `TRC-1010`: by prefix, then numerically. */
+export function compareRuleIds(a: string, b: string): number {
+  const [pa = '', na = ''] = a.split('-');
+  const [pb = '', nb = ''] = b.split('-');
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  const d = Number(na) - Number(nb);
+  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sortRules<T extends RuleDefinition>(rules: readonly T[]): T[] {
+  return [...rules].sort((x, y) => compareRuleIds(x.id, y.id));
+}
+
+const BUILTIN: readonly AnyRule[] = Object.freeze(
+  sortRules<AnyRule>([...KERNEL_MODULE_RULES, ...FILE_RULES, ...PROCESS_RULES, ...UNAVAILABLE_RULES]),
+);
+checkUniqueIds(BUILTIN);
+
+/** Every built-in rule, sorted by id. The order fixes the finding event ids (6000 + position). */
+export function builtinRules(): readonly AnyRule[] {
+  return BUILTIN;
+}
+
+/** Built-in rules followed by `extra` (sorted by id); throws a KtrailError on a duplicate id. */
+export function allRules(extra: readonly AnyRule[] = []): AnyRule[] {
+  const rules = [...BUILTIN, ...sortRules(extra)];
+  checkUniqueIds(rules);
+  return rules;
+}
+
+export interface SignatureInfo {
+  readonly id: string;
+  /** The finding event id (6000+). */
+  readonly eventId: number;
+  readonly eventName: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly mitre: Mitre;
+  readonly requires: readonly string[];
+  readonly available: boolean;
+  /** Why the rule cannot run here; '' when it can. */
+  readonly reason: string;
+}
+
+/** The rows of `ktrail list --signatures`, in registry order. */
+export function listSignatures(
+  canTrace: (eventName: string) => boolean,
+  rules: readonly RuleDefinition[] = BUILTIN,
+): SignatureInfo[] {
+  const ids = findingIds(rules);
+  const missing = new Map(unavailable(rules, canTrace).map((u) => [u.rule.id, u.reason]));
+  return rules.map((r) => ({
+    id: r.id,
+    eventId: ids.get(r.id)!,
+    eventName: r.eventName,
+    title: r.title,
+    severity: r.severity,
+    mitre: r.mitre,
+    requires: [...new Set(r.requires.map((q) => q.event))],
+    available: !missing.has(r.id),
+    reason: missing.get(r.id) ?? '',
+  }));
+}
+
+function checkOwnership(path: string, st: Stats, what: 'directory' | 'file'): void {
+  const fix = `chown root '${path}' && chmod go-w '${path}'`;
+  if (st.isSymbolicLink())
+    throw new KtrailError('USAGE', `loading signatures: '${path}' is a symbolic link`, {
+      hint: 'give the real path; ktrail does not follow links to rule code it runs as root',
+    });
+  if (what === 'directory' ? !st.isDirectory() : !st.isFile())
+    throw new KtrailError('USAGE', `loading signatures: '${path}' is not a ${what}`);
+  if (st.uid !== 0)
+    throw new KtrailError('USAGE', `loading signatures: '${path}' is owned by uid ${st.uid}, not root`, {
+      hint: `rule code runs with ktrail's privileges; run: ${fix}`,
+    });
+  if ((st.mode & 0o022) !== 0)
+    throw new KtrailError(
+      'USAGE',
+      `loading signatures: '${path}' is writable by ${(st.mode & 0o020) !== 0 ? 'its group' : 'others'} (mode ${(st.mode & 0o777).toString(8)})`,
+      { hint: `rule code runs with ktrail's privileges; run: chmod go-w '${path}'` },
+    );
+}
+
+function isRuleLike(v: unknown): v is AnyRule {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r['id'] === 'string' && typeof r['onEvent'] === 'function';
+}
+
+/** Checks the fields the engine and outputs rely on; throws naming the file and the field. */
+function validateRule(rule: AnyRule, file: string): void {
+  const bad = (field: string, want: string): never => {
+    throw new KtrailError(
+      'USAGE',
+      `loading signatures: ${file}: rule '${rule.id}': ${field} must be ${want}`,
+    );
+  };
+  if (!/^[A-Z][A-Z0-9]*-\d+$/.test(rule.id)) bad('id', "like 'ABC-123'");
+  if (typeof rule.eventName !== 'string' || !/^[a-z][a-z0-9_]*$/.test(rule.eventName))
+    bad('eventName', 'snake_case');
+  if (typeof rule.version !== 'string') bad('version', 'a string');
+  if (typeof rule.title !== 'string') bad('title', 'a string');
+  if (typeof rule.description !== 'string') bad('description', 'a string');
+  if (![0, 1, 2, 3].includes(rule.severity)) bad('severity', '0, 1, 2 or 3');
+  if (typeof rule.mitre !== 'object' || rule.mitre === null) bad('mitre', 'an object');
+  if (!Array.isArray(rule.tags)) bad('tags', 'an array');
+  if (!Array.isArray(rule.requires) || rule.requires.length === 0) bad('requires', 'a non-empty array');
+  for (const q of rule.requires) if (typeof q?.event !== 'string') bad('requires[].event', 'a string');
+}
+
+/**
+ * Loads the `*.js` rule modules of `dir` (not recursive, sorted by name). The directory and every file must be
+ * owned by root and not writable by group or others, and must not be symbolic links; otherwise a KtrailError
+ * names the path and the fix. A module's exported rule objects (and arrays of them) are collected.
+ */
+export async function loadRulesFrom(dir: string): Promise<AnyRule[]> {
+  const abs = resolve(dir);
+  let st: Stats;
+  try {
+    st = lstatSync(abs);
+  } catch (e) {
+    throw new KtrailError('IO', `loading signatures: cannot read '${abs}': ${(e as Error).message}`);
+  }
+  checkOwnership(abs, st, 'directory');
+  const files = readdirSync(abs)
+    .filter((f) => f.endsWith('.js'))
+    .sort();
+  const rules: AnyRule[] = [];
+  for (const f of files) {
+    const path = join(abs, f);
+    checkOwnership(path, lstatSync(path), 'file');
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    } catch (e) {
+      throw new KtrailError('USAGE', `loading signatures: ${path}: ${(e as Error).message}`);
+    }
+    const found: AnyRule[] = [];
+    for (const v of Object.values(mod)) {
+      if (isRuleLike(v)) found.push(v);
+      else if (Array.isArray(v)) found.push(...v.filter(isRuleLike));
+    }
+    if (found.length === 0)
+      throw new KtrailError('USAGE', `loading signatures: ${path}: exports no rule`, {
+        hint: 'export a rule object ({id, eventName, requires, onEvent, ...}) or an array of them',
+      });
+    for (const r of found)
+      if (!rules.includes(r)) {
+        validateRule(r, path);
+        rules.push(r);
+      }
+  }
+  return sortRules(rules);
+}
