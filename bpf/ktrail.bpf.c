@@ -5,6 +5,9 @@
  *              and emits EMIT_ENTRY syscalls or pre-reads EMIT_ENTRY_EXIT ones;
  *   sys_exit   reads the pointer arguments, builds one record (event_hdr_t + blobs, wire.h) in a per-CPU
  *              scratch area and copies it into the ring buffer with bpf_ringbuf_output.
+ * Three BTF tracepoint programs emit the process lifecycle (sched_process_fork/exec/exit) when the user
+ * selected those events or the process tree needs them (lifecycle_cfg_map; KT_F_INTERNAL when only the tree
+ * does). Userspace attaches only the programs it needs.
  * Configuration comes from maps filled by userspace after load (maps.h); the object knows no event.
  */
 #include "vmlinux.h"
@@ -16,6 +19,7 @@
 #include "maps.h"
 #include "common/task.h"
 #include "common/args.h"
+#include "common/lifecycle.h"
 
 static const __u32 zero = 0;
 
@@ -45,19 +49,45 @@ static __always_inline void kt_read_args(struct pt_regs *uregs, bool compat, __u
 }
 
 /*
- * Fill the header of the record in `s`, take a sequence number and copy header + `payload_len` bytes into
- * events_map. The number is taken before the copy, so a failed copy leaves a gap; it is counted as lost.
+ * Number the record whose header is `h` (inside `rec`, `size` bytes in all), copy it into events_map and
+ * count it for `event_id`. The number is taken before the copy, so a failed copy leaves a gap; it is
+ * counted as lost.
  */
+static __always_inline void kt_output(void *rec, struct event_hdr_t *h, __u32 size, __u32 event_id)
+{
+	struct stats_t *st;
+	__u64 *seqp, fill = 0, wake;
+	struct config_t *conf;
+	long err;
+
+	h->size = size;
+	seqp = bpf_map_lookup_elem(&seq_map, &zero);
+	h->seq = seqp ? __sync_fetch_and_add(seqp, 1) + 1 : 0;
+
+	conf = bpf_map_lookup_elem(&config_map, &zero);
+	if (conf)
+		fill = conf->wakeup_fill;
+	/* Wake the consumer only once a batch is waiting; it also polls on a short timeout. */
+	wake = bpf_ringbuf_query(&events_map, BPF_RB_AVAIL_DATA) + size >= fill ? BPF_RB_FORCE_WAKEUP
+										 : BPF_RB_NO_WAKEUP;
+	err = bpf_ringbuf_output(&events_map, rec, size, wake);
+
+	st = bpf_map_lookup_elem(&stats_map, &event_id);
+	if (st) {
+		if (err)
+			st->lost++;
+		else
+			st->submitted++;
+	}
+}
+
+/* Fill the header of the syscall record in `s` and output header + `payload_len` bytes (kt_output). */
 static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_cfg_t *cfg,
 				      const struct entry_t *e, __s64 retval, __u32 payload_len, __u32 flags)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct event_hdr_t *h = &s->hdr;
 	__u32 event_id = cfg->event_id;
-	struct stats_t *st;
-	__u64 *seqp, fill = 0, wake;
-	struct config_t *conf;
-	long err;
 
 	kt_fill_task(h, task);
 	h->ts = bpf_ktime_get_boot_ns();
@@ -72,27 +102,7 @@ static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_
 
 	if (payload_len > KT_PAYLOAD_MAX)
 		payload_len = KT_PAYLOAD_MAX;
-	__u32 size = sizeof(struct event_hdr_t) + payload_len;
-	h->size = size;
-
-	seqp = bpf_map_lookup_elem(&seq_map, &zero);
-	h->seq = seqp ? __sync_fetch_and_add(seqp, 1) + 1 : 0;
-
-	conf = bpf_map_lookup_elem(&config_map, &zero);
-	if (conf)
-		fill = conf->wakeup_fill;
-	/* Wake the consumer only once a batch is waiting; it also polls on a short timeout. */
-	wake = bpf_ringbuf_query(&events_map, BPF_RB_AVAIL_DATA) + size >= fill ? BPF_RB_FORCE_WAKEUP
-										 : BPF_RB_NO_WAKEUP;
-	err = bpf_ringbuf_output(&events_map, s, size, wake);
-
-	st = bpf_map_lookup_elem(&stats_map, &event_id);
-	if (st) {
-		if (err)
-			st->lost++;
-		else
-			st->submitted++;
-	}
+	kt_output(s, h, sizeof(struct event_hdr_t) + payload_len, event_id);
 }
 
 SEC("raw_tracepoint/sys_enter")
@@ -178,6 +188,149 @@ int raw_tp__syscalls__sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		len = kt_put_args(s, cfg, &e);
 	}
 	kt_submit(s, cfg, &e, (__s64)ctx->args[1], len, e.flags);
+	return 0;
+}
+
+/*
+ * The lifecycle record's configuration and scratch area, or NULL when this slot emits nothing now.
+ * `*internal` is set when only the process tree wants the record.
+ */
+static __always_inline struct lc_scratch_t *kt_lc_begin(__u32 slot, struct lifecycle_cfg_t **cfgp, bool *internal)
+{
+	struct lifecycle_cfg_t *cfg = bpf_map_lookup_elem(&lifecycle_cfg_map, &slot);
+	if (!cfg || (!cfg->selected && !cfg->internal))
+		return NULL;
+	struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
+	if (conf && conf->self_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return NULL;
+	*cfgp = cfg;
+	*internal = cfg->selected == 0;
+	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&lc_scratch_map, &cpu);
+}
+
+/* Fill the lifecycle header (the current task's context) and output it with `payload_len` bytes. */
+static __always_inline void kt_lc_submit(struct lc_scratch_t *s, const struct lifecycle_cfg_t *cfg, bool internal,
+					 __u32 payload_len)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct event_hdr_t *h = &s->hdr;
+	__u32 event_id = cfg->event_id;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	long nr = BPF_CORE_READ(regs, orig_ax);
+
+	kt_fill_task(h, task);
+	h->ts = bpf_ktime_get_boot_ns();
+	h->duration_ns = 0;
+	h->matched = cfg->selected;
+	h->retval = 0;
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->event_id = event_id;
+	h->syscall_nr = nr < 0 || nr >= KT_MAX_SYSCALLS ? 0xffffffff : (__u32)nr;
+	h->flags = (kt_in_compat_syscall(task) ? KT_F_COMPAT : 0) | (internal ? KT_F_INTERNAL : 0);
+	h->policy_version = 0;
+	if (payload_len > KT_LC_PAYLOAD_MAX)
+		payload_len = KT_LC_PAYLOAD_MAX;
+	kt_output(s, h, sizeof(struct event_hdr_t) + payload_len, event_id);
+}
+
+/* sched_process_fork: fields as catalog 714 (parent, child, parent process, leader: 4 x 5 ids). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_btf__sched__sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct lifecycle_cfg_t *cfg = NULL;
+	bool internal = false;
+	struct lc_scratch_t *s = kt_lc_begin(KT_LC_FORK, &cfg, &internal);
+	if (!s || !cfg)
+		return 0;
+	/* The tree keeps processes: a new thread matters only when the user selected the event. */
+	if (internal && BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	struct task_struct *leader = BPF_CORE_READ(child, group_leader);
+	struct task_struct *pproc = BPF_CORE_READ(leader, real_parent, group_leader);
+	__u32 off = 0;
+	off = kt_lc_put_task_ids(s, off, parent);
+	off = kt_lc_put_task_ids(s, off, child);
+	off = kt_lc_put_task_ids(s, off, pproc);
+	off = kt_lc_put_task_ids(s, off, leader);
+	kt_lc_submit(s, cfg, internal, off);
+	return 0;
+}
+
+/* sched_process_exec: fields as catalog 715; runs in the task after the new image is set up. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_btf__sched__sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct lifecycle_cfg_t *cfg = NULL;
+	bool internal = false;
+	struct lc_scratch_t *s = kt_lc_begin(KT_LC_EXEC, &cfg, &internal);
+	if (!s || !cfg)
+		return 0;
+	struct file *file = BPF_CORE_READ(bprm, file);
+	struct inode *ino = BPF_CORE_READ(file, f_inode);
+	__u32 off = 0;
+
+	off = kt_lc_put_kstr(s, off, (__u64)BPF_CORE_READ(bprm, filename));                  /* cmdpath */
+	off = kt_lc_put_path(s, off, (__u64)BPF_CORE_READ(file, f_path.dentry),
+			     (__u64)BPF_CORE_READ(file, f_path.mnt));                             /* pathname */
+	off = kt_lc_put_u64(s, off, BPF_CORE_READ(ino, i_sb, s_dev));                          /* dev */
+	off = kt_lc_put_u64(s, off, BPF_CORE_READ(ino, i_ino));                                /* inode */
+	off = kt_lc_put_u64(s, off, kt_inode_ctime(ino));                                      /* ctime */
+	off = kt_lc_put_u64(s, off, BPF_CORE_READ(ino, i_mode));                               /* inode_mode */
+	/* interpreter_*: the ELF interpreter is only visible to a load_elf_phdrs kprobe (not on this build). */
+	off = kt_lc_put_empty(s, off, ARG_STR);
+	off = kt_lc_put_u64(s, off, 0);
+	off = kt_lc_put_u64(s, off, 0);
+	off = kt_lc_put_u64(s, off, 0);
+	if (internal) {
+		off = kt_lc_put_empty(s, off, ARG_STR_LIST); /* argv: the tree does not need it */
+	} else {
+		struct mm_struct *mm = BPF_CORE_READ(p, mm);
+		off = kt_lc_put_cmdline(s, off, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end));
+	}
+	off = kt_lc_put_kstr(s, off, (__u64)BPF_CORE_READ(bprm, interp));                    /* interp */
+	struct file **fds = BPF_CORE_READ(p, files, fdt, fd);
+	struct file *in = NULL;
+	bpf_probe_read_kernel(&in, sizeof(in), fds);
+	__u16 in_mode = in ? BPF_CORE_READ(in, f_inode, i_mode) : 0;
+	off = kt_lc_put_u64(s, off, in_mode & KT_S_IFMT);                                      /* stdin_type */
+	if (internal || !in)
+		off = kt_lc_put_empty(s, off, ARG_STR);
+	else
+		off = kt_lc_put_path(s, off, (__u64)BPF_CORE_READ(in, f_path.dentry),
+				     (__u64)BPF_CORE_READ(in, f_path.mnt));                       /* stdin_path */
+	off = kt_lc_put_u64(s, off,
+			    (BPF_CORE_READ(p, real_parent, flags) & KT_PF_KTHREAD) != 0);      /* invoked_from_kernel */
+	off = kt_lc_put_empty(s, off, ARG_STR); /* prev_comm: already replaced at this tracepoint */
+	off = kt_lc_put_empty(s, off, ARG_STR_LIST); /* env: not requested */
+	if (internal)
+		off = kt_lc_put_empty(s, off, ARG_STR);
+	else
+		off = kt_lc_put_path(s, off, (__u64)BPF_CORE_READ(p, fs, pwd.dentry),
+				     (__u64)BPF_CORE_READ(p, fs, pwd.mnt));                       /* pwd */
+	kt_lc_submit(s, cfg, internal, off);
+	return 0;
+}
+
+/* sched_process_exit: exit_code (status >> 8), signal_code (status & 0x7f), process_group_exit. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_btf__sched__sched_process_exit, struct task_struct *p)
+{
+	struct lifecycle_cfg_t *cfg = NULL;
+	bool internal = false;
+	struct lc_scratch_t *s = kt_lc_begin(KT_LC_EXIT, &cfg, &internal);
+	if (!s || !cfg)
+		return 0;
+	/* do_exit decremented signal->live before the tracepoint: 0 means the whole group is gone. */
+	bool group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	if (internal && !group_dead)
+		return 0;
+	int code = BPF_CORE_READ(p, exit_code);
+	__u32 off = 0;
+	off = kt_lc_put_u64(s, off, (__u64)(__s64)((code >> 8) & 0xff));
+	off = kt_lc_put_u64(s, off, (__u64)(__s64)(code & 0x7f));
+	off = kt_lc_put_u64(s, off, group_dead);
+	kt_lc_submit(s, cfg, internal, off);
 	return 0;
 }
 

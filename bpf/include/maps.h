@@ -28,6 +28,14 @@
  */
 #define KT_SCRATCH_PAYLOAD (KT_PAYLOAD_MAX + KT_STR_MAX + 16)
 
+/* Lifecycle (sched_process_*) records: bounds of what an exec record carries. */
+#define KT_PATH_MAX 4096        /* a path rebuilt from dentries (pathname, stdin_path, pwd) */
+#define KT_PATH_WALK 48         /* walk steps (components + mount crossings); deeper paths keep the last ones */
+#define KT_PATH_DENTS 64        /* KT_PATH_WALK rounded up to a power of two (dentry slots) */
+#define KT_CMDLINE_MAX 4096     /* argv: bytes of mm->arg_start..arg_end kept (NUL-separated) */
+/* Worst exec record: six 4 KiB strings plus the fixed-size blobs of 18 fields. */
+#define KT_LC_PAYLOAD_MAX (6 * KT_BLOB_SPAN + 24 * (sizeof(struct blob_hdr_t) + 8))
+
 /* config_t: value of config_map[0]; written once by userspace after load. */
 struct config_t {
 	__u32 self_tgid;    /* ktrail's own process: never traced */
@@ -54,6 +62,14 @@ struct scratch_t {
 /* pending_t: payload read at entry for EMIT_ENTRY_EXIT syscalls, emitted at exit. */
 struct pending_t {
 	__u8 payload[KT_SCRATCH_PAYLOAD];
+};
+
+/* lc_scratch_t: per-CPU area where one lifecycle record is built (separate from the syscall scratch). */
+struct lc_scratch_t {
+	struct event_hdr_t hdr;
+	/* Slack: a path write is bounded by its start (up to one path in) plus its size (up to one path). */
+	__u8 payload[KT_LC_PAYLOAD_MAX + 2 * KT_PATH_MAX + 16];
+	__u64 dents[KT_PATH_DENTS]; /* path walk: one dentry per step, leaf first; 0 = mount crossing */
 };
 
 /* syscall_cfg_map: what to do for each x86_64 syscall number; selected == 0 means untraced. */
@@ -120,6 +136,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch_t);
 } scratch_map SEC(".maps");
+
+/* lifecycle_cfg_map: per enum lifecycle_slot, whether and for whom sched_process_* records are emitted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_LC_COUNT);
+	__type(key, __u32);
+	__type(value, struct lifecycle_cfg_t);
+} lifecycle_cfg_map SEC(".maps");
+
+/*
+ * lc_scratch_map: one lifecycle record under construction per CPU, indexed by CPU number. A plain array
+ * because a worst exec record is larger than a per-CPU value may be (32 KiB); userspace sets max_entries
+ * to the number of possible CPUs before load.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lc_scratch_t);
+} lc_scratch_map SEC(".maps");
 
 /* events_map: the ring buffer every record goes through; size set by userspace before load. */
 struct {

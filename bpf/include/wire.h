@@ -24,6 +24,7 @@ enum arg_kind {
 	ARG_BUF = 5,      /* user bytes; count = value of argument len_arg, capped at max */
 	ARG_STRUCT = 6,   /* fixed-size user struct of max bytes */
 	ARG_INT_PTR = 7,  /* user int[max/4] behind a pointer (pipe fds) */
+	ARG_STR_LIST = 8, /* NUL-separated strings as the kernel keeps a cmdline (lifecycle argv/env) */
 };
 
 /* Per-syscall emission mode (SyscallFacts.emit). */
@@ -51,6 +52,27 @@ struct syscall_cfg_t {
 #define KT_F_COMPAT 0x1       /* 32-bit syscall (isCompat) */
 #define KT_F_AT_ENTRY 0x2     /* emitted at entry: no return value, no duration */
 #define KT_F_CONTAINER 0x4    /* reserved: task runs in a started container */
+#define KT_F_INTERNAL 0x8     /* emitted only for ktrail's process tree: not selected, never printed */
+
+/* Lifecycle slots: index of lifecycle_cfg_map (maps.h). */
+enum lifecycle_slot {
+	KT_LC_FORK = 0, /* sched_process_fork (714) */
+	KT_LC_EXEC = 1, /* sched_process_exec (715) */
+	KT_LC_EXIT = 2, /* sched_process_exit (716) */
+	KT_LC_COUNT = 3,
+};
+
+/*
+ * lifecycle_cfg_t: value of lifecycle_cfg_map[slot]. A record is emitted when `selected` != 0 (the user asked
+ * for the event; matched = selected) or when `internal` != 0 (the process tree needs it; flagged
+ * KT_F_INTERNAL). Internal-only records skip what the tree does not need (thread creation, non-last thread
+ * exits, the exec stdin/pwd paths).
+ */
+struct lifecycle_cfg_t {
+	__u64 selected;  /* bitmap of policies that select this event; 0 = not selected */
+	__u32 event_id;  /* catalog id */
+	__u32 internal;  /* 1 = emit for the process tree even when not selected */
+};
 
 /*
  * event_hdr_t: the first bytes of every event record.
@@ -83,15 +105,21 @@ struct event_hdr_t {
 	__u32 policy_version;     /* reserved for policy reloads; 0 */
 	char comm[KT_COMM_LEN];
 	char uts[KT_UTS_LEN];     /* utsname nodename, truncated */
+	__u64 leader_start_time;  /* the thread group leader's start, boot ns (processEntityId) */
+	__u64 parent_start_time;  /* real_parent's group leader's start, boot ns (parentEntityId) */
 };
 
 /*
- * Payload: after the header, one blob for each argument whose kind is not ARG_REG/ARG_NONE, in argument
- * order. Each blob is a blob_hdr_t followed by `len` bytes:
+ * Payload of a syscall record: after the header, one blob for each argument whose kind is not
+ * ARG_REG/ARG_NONE, in argument order. Payload of a lifecycle (non-syscall) record: one blob for EVERY field
+ * in catalog order; an integer field is an ARG_REG blob of 8 bytes (u64 little-endian, sign-extended for
+ * signed types). Header args[] are zero in lifecycle records. Each blob is a blob_hdr_t followed by `len` bytes:
  *   STR      bytes of the string without its NUL
  *   STR_ARR  u32 count, then for each string a u16 length and its bytes (no NUL)
  *   SOCKADDR the raw sockaddr bytes (family first)
  *   BUF, STRUCT, INT_PTR  the raw bytes
+ *   REG      (lifecycle records only) the u64 value
+ *   STR_LIST NUL-separated strings, each followed by its NUL (the last one's NUL may be missing when cut)
  */
 struct blob_hdr_t {
 	__u16 len;    /* payload bytes that follow */

@@ -6,7 +6,7 @@ import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 
 /** Event kinds the BPF object captures today. */
-const CAPTURED_KINDS: ReadonlySet<EventSpec['kind']> = new Set(['syscall']);
+const CAPTURED_KINDS: ReadonlySet<EventSpec['kind']> = new Set(['syscall', 'lifecycle']);
 
 /** Why this build cannot capture `e`, or undefined when it can. */
 export function unavailableReason(e: EventSpec): string | undefined {

@@ -114,6 +114,33 @@ export function encodeSyscallConfig(spec: EventSpec, selected: bigint): Buffer {
   return b;
 }
 
+/** sizeof(struct lifecycle_cfg_t) in wire.h. */
+export const LIFECYCLE_CFG_SIZE = 16;
+
+/** Lifecycle event ids and their lifecycle_cfg_map slot (enum lifecycle_slot), with the program of each. */
+export const LIFECYCLE_EVENTS = [
+  { id: 714, slot: 0, program: 'tp_btf__sched__sched_process_fork' },
+  { id: 715, slot: 1, program: 'tp_btf__sched__sched_process_exec' },
+  { id: 716, slot: 2, program: 'tp_btf__sched__sched_process_exit' },
+] as const;
+
+/** The lifecycle slot of a catalog id, or undefined when the id is not a lifecycle event. */
+export function lifecycleSlot(id: number): number | undefined {
+  return LIFECYCLE_EVENTS.find((e) => e.id === id)?.slot;
+}
+
+/**
+ * Encode a lifecycle_cfg_map value: `selected` is the policy bitmap of the user's selection (0 = not
+ * selected); `internal` asks for records the process tree needs even when not selected.
+ */
+export function encodeLifecycleConfig(eventId: number, selected: bigint, internal: boolean): Buffer {
+  const b = Buffer.alloc(LIFECYCLE_CFG_SIZE);
+  b.writeBigUInt64LE(BigInt.asUintN(64, selected), 0);
+  b.writeUInt32LE(eventId, 8);
+  b.writeUInt32LE(internal ? 1 : 0, 12);
+  return b;
+}
+
 /** Encode the compat_nr_map value for an i386 number mapping onto x86_64 number `nr` (stored as nr + 1). */
 export function encodeCompatNr(nr: number): Buffer {
   const b = Buffer.alloc(4);

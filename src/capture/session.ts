@@ -1,6 +1,7 @@
 /**
  * The live capture handle. `openCapture` probes the kernel, opens build/bpf/ktrail.bpf.o, sizes the ring,
- * loads, writes the configuration maps, attaches the two syscall programs and starts the ring poller.
+ * loads, writes the configuration maps, attaches the two syscall programs (plus the sched_process_* ones
+ * when lifecycle events are selected or the process tree is on) and starts the ring poller.
  * Records arrive in batches (one Buffer holding many records, each prefixed by its u32 length) through a
  * callback or an async iterator. `close()` detaches, drains the ring one last time and frees everything.
  *
@@ -16,8 +17,11 @@ import { loadNative, type NativeAddon, type NativeBpfObject, packageRoot } from 
 import {
   type EventStats,
   encodeCompatNr,
+  encodeLifecycleConfig,
   encodeRunConfig,
   encodeSyscallConfig,
+  LIFECYCLE_EVENTS,
+  lifecycleSlot,
   MAX_EVENT_IDS,
   MAX_SYSCALLS,
   sumStats,
@@ -25,15 +29,22 @@ import {
 } from './config.js';
 import { describeMissing, type FeatureReport, missingRequired, probeFeatures } from './features.js';
 
-/** Program names in ktrail.bpf.o; `bpftool prog show` lists them under these names. */
+/** Program names in ktrail.bpf.o; `bpftool prog show` lists them under these names (cut to 15 chars). */
 export const PROGRAMS = ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'] as const;
+/** The lifecycle programs (tp_btf sched_process_*), attached only when selected or the tree needs them. */
+export const LIFECYCLE_PROGRAMS = LIFECYCLE_EVENTS.map((e) => e.program);
 const RING_MAP = 'events_map';
 const DEFAULT_RING_BYTES = 8 << 20;
 const PAGE = 4096;
 
 export interface CaptureSpec {
-  /** Syscall events to trace (EventSpec.syscall set, id < 512). */
+  /** Events to trace: syscall events (id < 512) and the lifecycle events sched_process_fork/exec/exit. */
   readonly events: readonly EventSpec[];
+  /**
+   * Also emit sched_process_fork/exec/exit records for the process tree (src/enrich) when they are not
+   * selected; those arrive flagged KT_F_INTERNAL (TraceEvent.internal) and must not be printed. Default false.
+   */
+  readonly processTree?: boolean;
   /** Policy bitmap written as `selected` and copied into each record's `matched` (default 1). */
   readonly policies?: bigint;
   /** The BPF object (default build/bpf/ktrail.bpf.o under the package root). */
@@ -77,6 +88,7 @@ export class Capture implements AsyncIterable<Buffer> {
   readonly #obj: NativeBpfObject;
   readonly #eventIds: readonly number[];
   readonly #spec: CaptureSpec;
+  readonly #attached: readonly string[];
   #closing: Promise<void> | undefined;
   #closed = false;
   #batches = 0;
@@ -87,11 +99,20 @@ export class Capture implements AsyncIterable<Buffer> {
   #error: Error | undefined;
 
   /** @internal use openCapture */
-  constructor(obj: NativeBpfObject, spec: CaptureSpec, features: FeatureReport, startedAt: number) {
+  constructor(
+    obj: NativeBpfObject,
+    spec: CaptureSpec,
+    features: FeatureReport,
+    startedAt: number,
+    attached: readonly string[] = PROGRAMS,
+  ) {
     this.#obj = obj;
     this.#spec = spec;
+    this.#attached = attached;
     this.features = features;
-    this.#eventIds = spec.events.map((e) => e.id);
+    this.#eventIds = spec.processTree
+      ? [...new Set([...spec.events.map((e) => e.id), ...LIFECYCLE_EVENTS.map((e) => e.id)])]
+      : spec.events.map((e) => e.id);
     obj.startRing(RING_MAP, (err, batch) => this.#deliver(err, batch), {
       timeoutMs: spec.pollTimeoutMs ?? 10,
       batchBytes: spec.batchBytes ?? 256 * 1024,
@@ -159,7 +180,7 @@ export class Capture implements AsyncIterable<Buffer> {
 
   async #close(): Promise<void> {
     try {
-      for (const p of PROGRAMS) this.#obj.detach(p);
+      for (const p of this.#attached) this.#obj.detach(p);
       await this.#obj.stopRing();
     } finally {
       this.#obj.close();
@@ -200,8 +221,12 @@ function checkSpec(spec: CaptureSpec): number {
     throw new KtrailError('USAGE', 'starting the capture: no event selected');
   }
   for (const e of spec.events) {
+    if (lifecycleSlot(e.id) !== undefined) continue;
     if (e.syscall === undefined || e.syscall.nr >= MAX_SYSCALLS || e.id >= MAX_EVENT_IDS) {
-      throw new KtrailError('USAGE', `selecting ${e.name}: only syscall events are captured by this build`);
+      throw new KtrailError(
+        'USAGE',
+        `selecting ${e.name}: only syscall and process lifecycle events are captured by this build`,
+      );
     }
   }
   return ring;
@@ -233,9 +258,21 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
   try {
     // Steps: size the ring, load (verifier), configure the maps, attach, poll.
     obj.setMapMaxEntries(RING_MAP, ringBytes);
+    const lifecycle = LIFECYCLE_EVENTS.filter(
+      (l) => spec.processTree === true || spec.events.some((e) => e.id === l.id),
+    );
+    for (const l of LIFECYCLE_EVENTS) obj.setAutoload(l.program, lifecycle.includes(l));
+    // One lifecycle scratch slot per possible CPU (indexed by CPU number; too large for a per-CPU value).
+    if (lifecycle.length > 0) obj.setMapMaxEntries('lc_scratch_map', native.numPossibleCpus());
     obj.load();
     const selected = spec.policies ?? 1n;
+    for (const l of lifecycle) {
+      const chosen = spec.events.some((e) => e.id === l.id);
+      const value = encodeLifecycleConfig(l.id, chosen ? selected : 0n, spec.processTree === true);
+      obj.mapUpdate('lifecycle_cfg_map', u32Key(l.slot), value);
+    }
     for (const e of spec.events) {
+      if (lifecycleSlot(e.id) !== undefined) continue;
       const sys = e.syscall!;
       obj.mapUpdate('syscall_cfg_map', u32Key(sys.nr), encodeSyscallConfig(e, selected));
       for (const c of sys.compatNrs) {
@@ -247,7 +284,13 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
     // Exit first: a sys_exit without its entry record is ignored, the reverse would leak entries.
     obj.attach(PROGRAMS[1]);
     obj.attach(PROGRAMS[0]);
-    return new Capture(obj, spec, features, startedAt);
+    // Exec and exit before fork: a tree that hears of a child also hears of its end.
+    const attached: string[] = [...PROGRAMS];
+    for (const l of [...lifecycle].reverse()) {
+      obj.attach(l.program);
+      attached.push(l.program);
+    }
+    return new Capture(obj, spec, features, startedAt, attached);
   } catch (e) {
     obj.close();
     throw e;

@@ -1,8 +1,8 @@
 /**
  * Hand-written non-syscall events: the process lifecycle and the kernel-side module events, with Tracee v0.24's
  * ids, names, field names and types (aquasecurity/tracee v0.24.1 pkg/events/core.go; C types from v0.23.2) and
- * ktrail's per-field tags (COMPAT.md 1.5). The lifecycle wire format is not settled yet: integers decode as
- * registers-sized values and strings as bounded strings until it is.
+ * ktrail's per-field tags (COMPAT.md 1.5). Lifecycle records carry every field as a blob in this order
+ * (bpf/include/wire.h): integers as 8-byte values narrowed to the field type, time.Time fields as epoch ns.
  */
 import type { ArgTag, EventSpec, FieldSpec, ProbeSpec, TraceeType } from './types.js';
 
@@ -91,7 +91,9 @@ export const EVENTS: readonly EventSpec[] = [
     probes: [tp('sched_process_exec')],
     related: ['execve', 'execveat', 'sched_process_fork', 'sched_process_exit'],
     notes: [
-      'argv and env are read from the new program stack (user memory) at the tracepoint, before it runs; env is only filled when requested (exec-env).',
+      'argv is read from the new program stack (mm->arg_start..arg_end, user memory) at the tracepoint, before the program runs, at most 4096 bytes (cut lists are marked truncated); env is not captured yet and stays empty.',
+      'pathname, stdin_path and pwd are rebuilt from the dentry chain (at most 4096 bytes, 48 steps); dev is the kernel dev_t encoding (major << 20 | minor), ctime is in ns.',
+      'interpreter_* (the ELF interpreter) needs a load_elf_phdrs kprobe and stays empty on this build; prev_comm is already replaced at this tracepoint and stays empty.',
     ],
   },
   {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EventSpec } from '../catalog/types.js';
-import { Decoder, decodeSockaddr, narrowRegister } from './decode.js';
-import { BLOB_HDR_SIZE, HDR } from './wire.js';
+import { Decoder, decodeSockaddr, decodeStringList, narrowRegister } from './decode.js';
+import { ArgKind, BLOB_HDR_SIZE, HDR, HdrFlag } from './wire.js';
 
 const deleteModule: EventSpec = {
   id: 176,
@@ -141,4 +141,136 @@ test('socket addresses decode as Tracee prints them', () => {
     sin6_addr: '::1',
     sin6_scopeid: '0',
   });
+});
+
+/** The catalog's sched_process_exit and a three-field exec-like spec (one of each lifecycle blob kind). */
+const exitSpec: EventSpec = {
+  id: 716,
+  name: 'sched_process_exit',
+  version: '1.0.0',
+  kind: 'lifecycle',
+  description: '',
+  sets: ['proc', 'proc_life'],
+  fields: [
+    { name: 'exit_code', cType: 'int', type: 'int32', decode: { wire: 'reg' }, tags: ['K'] },
+    { name: 'signal_code', cType: 'int', type: 'int32', decode: { wire: 'reg' }, tags: ['K'] },
+    { name: 'process_group_exit', cType: 'bool', type: 'bool', decode: { wire: 'reg' }, tags: ['K'] },
+  ],
+  probes: [],
+};
+const execLike: EventSpec = {
+  ...exitSpec,
+  id: 715,
+  name: 'sched_process_exec',
+  fields: [
+    {
+      name: 'pathname',
+      cType: 'const char *',
+      type: 'string',
+      decode: { wire: 'str', max: 4096 },
+      tags: ['K'],
+    },
+    { name: 'start', cType: 'u64', type: 'time.Time', decode: { wire: 'reg' }, tags: ['K'] },
+    {
+      name: 'argv',
+      cType: 'const char **',
+      type: '[]string',
+      decode: { wire: 'str_arr', max: 4096 },
+      tags: ['U'],
+    },
+  ],
+};
+
+/** A lifecycle record: header (no args[]) then one blob per field: [kind, status, bytes]. */
+function lifecycleRecord(eventId: number, flags: number, blobs: [number, number, Uint8Array][]): Uint8Array {
+  const payload = blobs.reduce((n, [, , b]) => n + BLOB_HDR_SIZE + b.length, 0);
+  const base = record(null);
+  const b = new Uint8Array(HDR.SIZE + payload);
+  b.set(base.subarray(0, HDR.SIZE));
+  const dv = new DataView(b.buffer);
+  dv.setUint32(HDR.eventId, eventId, true);
+  dv.setUint32(HDR.flags, flags, true);
+  dv.setUint32(HDR.size, b.length, true);
+  dv.setBigUint64(HDR.args, 0n, true);
+  dv.setBigUint64(HDR.args + 8, 0n, true);
+  dv.setBigUint64(HDR.leaderStartTime, 3_000_000_000n, true);
+  dv.setBigUint64(HDR.parentStartTime, 1_000_000_000n, true);
+  let off = HDR.SIZE;
+  for (const [kind, status, body] of blobs) {
+    dv.setUint16(off, body.length, true);
+    dv.setUint8(off + 2, status);
+    dv.setUint8(off + 3, kind);
+    b.set(body, off + BLOB_HDR_SIZE);
+    off += BLOB_HDR_SIZE + body.length;
+  }
+  return b;
+}
+
+function u64(v: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+  return b;
+}
+
+const lcDecoder = () =>
+  new Decoder({
+    eventById: (id) =>
+      id === 716 ? exitSpec : id === 715 ? execLike : id === 176 ? deleteModule : undefined,
+    bootToEpochNs: 1_700_000_000_000_000_000n,
+  });
+
+test('a lifecycle record carries every field as a blob; integers are 8-byte REG blobs', () => {
+  const rec = lifecycleRecord(716, 0, [
+    [ArgKind.REG, 0, u64(3n)],
+    [ArgKind.REG, 0, u64(0n)],
+    [ArgKind.REG, 0, u64(1n)],
+  ]);
+  const ev = lcDecoder().decodeRecord(rec);
+  assert.ok(ev);
+  assert.deepEqual(
+    ev.args.map((a) => [a.name, a.value]),
+    [
+      ['exit_code', 3],
+      ['signal_code', 0],
+      ['process_group_exit', true],
+    ],
+  );
+  assert.equal(ev.internal, undefined);
+  assert.equal(ev.durationNs, undefined);
+  assert.equal(ev.leaderStartTime, 1_700_000_003_000_000_000n);
+  assert.equal(ev.parentStartTime, 1_700_000_001_000_000_000n);
+});
+
+test('lifecycle strings, boot-clock times and NUL-separated argv; KT_F_INTERNAL marks internal records', () => {
+  const enc = new TextEncoder();
+  const rec = lifecycleRecord(715, HdrFlag.INTERNAL, [
+    [ArgKind.STR, 0, enc.encode('/usr/bin/kmod')],
+    [ArgKind.REG, 0, u64(4_000_000_000n)],
+    [ArgKind.STR_LIST, 3, enc.encode('rmmod\0-f\0x\0ab')],
+  ]);
+  const ev = lcDecoder().decodeRecord(rec);
+  assert.ok(ev);
+  assert.equal(ev.internal, true);
+  assert.deepEqual(
+    ev.args.map((a) => [a.name, a.value, a.problem]),
+    [
+      ['pathname', '/usr/bin/kmod', undefined],
+      ['start', 1_700_000_004_000_000_000n, undefined],
+      ['argv', ['rmmod', '-f', 'x', 'ab'], 'truncated'],
+    ],
+  );
+});
+
+test('a lifecycle record missing a blob is counted as bad_blob', () => {
+  const d = lcDecoder();
+  const rec = lifecycleRecord(716, 0, [[ArgKind.REG, 0, u64(3n)]]);
+  assert.equal(d.decodeRecord(rec), undefined);
+  assert.equal(d.errors.bad_blob, 1);
+});
+
+test('decodeStringList splits on NUL and keeps a cut last string', () => {
+  const enc = new TextEncoder();
+  assert.deepEqual(decodeStringList(enc.encode('a\0\0b\0')), ['a', '', 'b']);
+  assert.deepEqual(decodeStringList(enc.encode('abc')), ['abc']);
+  assert.deepEqual(decodeStringList(new Uint8Array(0)), []);
 });

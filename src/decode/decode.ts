@@ -5,7 +5,7 @@
  */
 import type { EventSpec, FieldSpec, TraceeType } from '../catalog/types.js';
 import type { ArgProblem, ArgValue, EventArg, SockAddrValue, TraceEvent } from './event.js';
-import { BLOB_HDR_SIZE, BlobStatus, COMM_LEN, HDR, HdrFlag, UTS_LEN } from './wire.js';
+import { ArgKind, BLOB_HDR_SIZE, BlobStatus, COMM_LEN, HDR, HdrFlag, UTS_LEN } from './wire.js';
 
 export type DecodeErrorKind = 'short_record' | 'bad_size' | 'unknown_event' | 'bad_blob';
 
@@ -126,6 +126,20 @@ function decodeStringArray(b: Uint8Array): string[] {
   return out;
 }
 
+/** NUL-separated strings (ARG_STR_LIST); a missing final NUL (a cut list) still ends the last string. */
+export function decodeStringList(b: Uint8Array): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 0) {
+      out.push(utf8.decode(b.subarray(start, i)));
+      start = i + 1;
+    }
+  }
+  if (start < b.length) out.push(utf8.decode(b.subarray(start)));
+  return out;
+}
+
 function decodeStruct(b: Uint8Array, field: FieldSpec): ArgValue {
   if (field.decode.wire !== 'struct') return b;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -229,7 +243,7 @@ export class Decoder {
     const nr = dv.getUint32(HDR.syscallNr, true);
     const boot = this.#opts.bootToEpochNs;
     const startTime = dv.getBigUint64(HDR.startTime, true);
-    return {
+    const ev: TraceEvent = {
       spec,
       timestamp: dv.getBigUint64(HDR.ts, true) + boot,
       threadStartTime: startTime + boot,
@@ -255,18 +269,23 @@ export class Decoder {
       atEntry,
       args,
       seq: dv.getBigUint64(HDR.seq, true),
-      durationNs: atEntry ? undefined : dv.getBigUint64(HDR.durationNs, true),
+      durationNs: atEntry || !spec.syscall ? undefined : dv.getBigUint64(HDR.durationNs, true),
       matched: dv.getBigUint64(HDR.matched, true),
+      leaderStartTime: dv.getBigUint64(HDR.leaderStartTime, true) + boot,
+      parentStartTime: dv.getBigUint64(HDR.parentStartTime, true) + boot,
     };
+    return (flags & HdrFlag.INTERNAL) !== 0 ? { ...ev, internal: true } : ev;
   }
 
   #decodeArgs(spec: EventSpec, dv: DataView, rec: Uint8Array, size: number): EventArg[] | undefined {
     const args: EventArg[] = [];
     let off = HDR.SIZE;
     const n = spec.syscall ? spec.fields.length - 1 : spec.fields.length; // returnValue is not an argument
+    // Syscall records keep integer fields in the header's args[]; other records carry every field as a blob.
+    const inHeader = spec.syscall !== undefined;
     for (let i = 0; i < n; i++) {
       const field = spec.fields[i]!;
-      if (field.decode.wire === 'reg') {
+      if (field.decode.wire === 'reg' && inHeader) {
         const raw = i < 6 ? dv.getBigUint64(HDR.args + i * 8, true) : 0n;
         args.push({ name: field.name, type: field.type, value: narrowRegister(raw, field.type) });
         continue;
@@ -274,6 +293,7 @@ export class Decoder {
       if (off + BLOB_HDR_SIZE > size) return undefined;
       const len = dv.getUint16(off, true);
       const status = dv.getUint8(off + 2);
+      const kind = dv.getUint8(off + 3);
       off += BLOB_HDR_SIZE;
       if (off + len > size) return undefined;
       const body = rec.subarray(off, off + len);
@@ -290,7 +310,12 @@ export class Decoder {
         args.push({ name: field.name, type: field.type, value: emptyValue(field.type), problem });
         continue;
       }
-      const value = this.#decodeBlob(field, body);
+      const value =
+        kind === ArgKind.REG
+          ? this.#decodeRegBlob(field, body)
+          : kind === ArgKind.STR_LIST
+            ? decodeStringList(body)
+            : this.#decodeBlob(field, body);
       args.push(
         problem
           ? { name: field.name, type: field.type, value, problem }
@@ -298,6 +323,14 @@ export class Decoder {
       );
     }
     return args;
+  }
+
+  /** An 8-byte integer blob of a lifecycle record; boot-clock times (time.Time) become epoch ns. */
+  #decodeRegBlob(field: FieldSpec, body: Uint8Array): ArgValue {
+    if (body.length !== 8) return null;
+    const raw = new DataView(body.buffer, body.byteOffset, 8).getBigUint64(0, true);
+    if (field.type === 'time.Time') return raw === 0n ? 0 : raw + this.#opts.bootToEpochNs;
+    return narrowRegister(raw, field.type);
   }
 
   #decodeBlob(field: FieldSpec, body: Uint8Array): ArgValue {

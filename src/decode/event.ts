@@ -65,4 +65,13 @@ export interface TraceEvent {
   readonly durationNs: bigint | undefined;
   /** Bitmap of the policies that matched, bit i = policy i. */
   matched: bigint;
+  /** Start of the thread group leader, ns since the epoch (processEntityId); undefined in old fixtures. */
+  readonly leaderStartTime?: bigint;
+  /** Start of the parent process's leader, ns since the epoch (parentEntityId); undefined in old fixtures. */
+  readonly parentStartTime?: bigint;
+  /**
+   * True for a lifecycle record the user did not select: emitted only to keep the process tree current
+   * (KT_F_INTERNAL). Consumers feed it to the enricher and never print it.
+   */
+  readonly internal?: boolean;
 }

@@ -31,8 +31,10 @@ export const HDR = {
   policyVersion: 164,
   comm: 168,
   uts: 184,
+  leaderStartTime: 200,
+  parentStartTime: 208,
   /** sizeof(struct event_hdr_t) */
-  SIZE: 200,
+  SIZE: 216,
 } as const;
 
 export const COMM_LEN = 16;
@@ -52,6 +54,8 @@ export const ArgKind = {
   BUF: 5,
   STRUCT: 6,
   INT_PTR: 7,
+  /** NUL-separated strings (lifecycle argv/env, the kernel's cmdline layout). */
+  STR_LIST: 8,
 } as const;
 
 /** enum blob_status */
@@ -67,4 +71,9 @@ export const HdrFlag = {
   COMPAT: 0x1,
   AT_ENTRY: 0x2,
   CONTAINER: 0x4,
+  /** Emitted only for ktrail's process tree (the user did not select the event): never printed. */
+  INTERNAL: 0x8,
 } as const;
+
+/** enum lifecycle_slot: index of lifecycle_cfg_map, by catalog event id. */
+export const LifecycleSlot = { 714: 0, 715: 1, 716: 2 } as const;

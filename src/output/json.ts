@@ -12,6 +12,11 @@ export interface JsonOptions {
   readonly parseArguments: boolean;
   /** Names of the loaded policies by bit; the implicit CLI policy is ''. */
   readonly policyNames: readonly string[];
+  /**
+   * `option:ancestry`: returns the JSON array text of the event's ancestors (src/enrich Enricher.ancestryJson),
+   * printed as the additive key `ancestors` (ktrail addition); undefined prints nothing.
+   */
+  readonly ancestors?: (ev: TraceEvent) => string | undefined;
 }
 
 function jsonValue(v: ArgValue): string {
@@ -65,9 +70,15 @@ export function formatJson(ev: TraceEvent, opts: JsonOptions): string {
   const q = JSON.stringify;
   const matched = matchedPolicyNames(ev.matched, opts.policyNames);
   const tid = entityId(ev.hostThreadId, ev.threadStartTime);
-  // The process and parent start times are not on the wire yet: a single-threaded process's leader is the
-  // thread itself; otherwise the ids are those the process tree supplies (0 when it does not know).
-  const pid = ev.hostProcessId === ev.hostThreadId ? tid : 0;
+  // Process and parent ids hash the leader's and the parent leader's start times (event_hdr_t); records
+  // without them (old fixtures) fall back to the thread for a leader and 0 otherwise.
+  const pid =
+    ev.leaderStartTime !== undefined
+      ? entityId(ev.hostProcessId, ev.leaderStartTime)
+      : ev.hostProcessId === ev.hostThreadId
+        ? tid
+        : 0;
+  const ppid = ev.parentStartTime !== undefined ? entityId(ev.hostParentProcessId, ev.parentStartTime) : 0;
   const args = ev.args.map((a, i) => argJson(ev, a, i, opts.parseArguments)).join(',');
   let s =
     `{"timestamp":${ev.timestamp},"threadStartTime":${ev.threadStartTime},"processorId":${ev.processorId},` +
@@ -81,11 +92,13 @@ export function formatJson(ev: TraceEvent, opts: JsonOptions): string {
   s +=
     `"argsNum":${ev.args.length},"returnValue":${ev.returnValue},"syscall":${q(ev.syscall)},"stackAddresses":null,` +
     `"contextFlags":{"containerStarted":false,"isCompat":${ev.isCompat}},"threadEntityId":${tid},` +
-    `"processEntityId":${pid},"parentEntityId":0,"args":[${args}],"seq":${ev.seq}`;
+    `"processEntityId":${pid},"parentEntityId":${ppid},"args":[${args}],"seq":${ev.seq}`;
   if (ev.durationNs !== undefined) s += `,"durationNs":${ev.durationNs}`;
   if (opts.parseArguments && ev.spec.syscall && !ev.atEntry) {
     const errno = retvalErrno(ev.returnValue, ev.spec.name);
     if (errno !== undefined) s += `,"errno":${q(errno)}`;
   }
+  const ancestors = opts.ancestors?.(ev);
+  if (ancestors !== undefined) s += `,"ancestors":${ancestors}`;
   return `${s}}`;
 }

@@ -14,7 +14,12 @@ export interface Printer {
 export interface OutputPlan {
   readonly printers: readonly Printer[];
   readonly parseArguments: boolean;
+  /** `option:ancestry[=N]`: how many ancestors each JSON event lists (0: none). */
+  readonly ancestry: number;
 }
+
+/** Ancestors listed by `option:ancestry` without a depth. */
+export const DEFAULT_ANCESTRY_DEPTH = 5;
 
 const OPTIONS = new Set(['parse-arguments', 'decoded-data']);
 const LATER = new Set([
@@ -34,16 +39,35 @@ function bad(value: string, msg: string, hint: string): KtrailError {
 export function planOutput(values: readonly string[]): OutputPlan {
   const printers: Printer[] = [];
   let parseArguments = false;
+  let ancestry = 0;
   let none = false;
   for (const value of values) {
     for (const item of value.split(/,(?=(?:table|json|none|option:))/)) {
       if (item.startsWith('option:')) {
         for (const opt of item.slice(7).split(',')) {
-          const name = opt.split('=')[0]!;
-          if (OPTIONS.has(name)) parseArguments = true;
+          const [name = '', arg] = opt.split('=');
+          if (name === 'ancestry') {
+            const n = arg === undefined ? DEFAULT_ANCESTRY_DEPTH : Number(arg);
+            if (!Number.isInteger(n) || n < 1 || n > 64)
+              throw bad(
+                item,
+                `ancestry depth '${arg}' is not a whole number from 1 to 64`,
+                'e.g. option:ancestry=5',
+              );
+            ancestry = n;
+          } else if (OPTIONS.has(name)) parseArguments = true;
           else if (LATER.has(name))
-            throw bad(item, `option '${name}' is not supported yet`, 'supported: option:parse-arguments');
-          else throw bad(item, `unknown option '${name}'`, 'supported: option:parse-arguments');
+            throw bad(
+              item,
+              `option '${name}' is not supported yet`,
+              'supported: option:parse-arguments, option:ancestry[=N]',
+            );
+          else
+            throw bad(
+              item,
+              `unknown option '${name}'`,
+              'supported: option:parse-arguments, option:ancestry[=N]',
+            );
         }
         continue;
       }
@@ -71,5 +95,5 @@ export function planOutput(values: readonly string[]): OutputPlan {
   if (none && printers.length > 0)
     throw bad(values.join(' '), "'none' cannot be combined with another output", 'drop none or the others');
   if (!none && printers.length === 0) printers.push({ format: 'table', path: undefined });
-  return { printers, parseArguments };
+  return { printers, parseArguments, ancestry };
 }

@@ -51,7 +51,7 @@ const getppid: EventSpec = {
   syscall: { nr: 110, compatNrs: [64], emit: 'exit' },
 };
 
-/** The header fields this test checks (offsets from wire.h event_hdr_t, 200 bytes). */
+/** The header fields this test checks (offsets from wire.h event_hdr_t, 216 bytes). */
 interface Rec {
   seq: bigint;
   duration: bigint;
@@ -89,7 +89,7 @@ function readBatch(batch: Buffer, out: Rec[]): void {
       flags: r.readUInt32LE(156),
       size: r.readUInt32LE(160),
       comm: cstr(r.subarray(168, 184)),
-      payload: r.subarray(200),
+      payload: r.subarray(216),
     });
   }
 }
@@ -179,7 +179,7 @@ describe('capture e2e (delete_module)', { skip: reason }, () => {
     assert.equal(r.comm, 'rmmod');
     assert.equal(r.hostTid, rmmodPid);
     assert.equal(r.flags, 0);
-    assert.equal(r.size, 200 + 4 + 8);
+    assert.equal(r.size, 216 + 4 + 8);
     t.diagnostic(`delete_module record size: ${r.size} bytes`);
     assert.ok(r.seq > 0n);
     assert.ok(r.duration > 0n);

@@ -52,6 +52,8 @@ static __always_inline void kt_fill_task(struct event_hdr_t *h, struct task_stru
 	h->uid = BPF_CORE_READ(task, cred, euid.val);
 	h->gid = BPF_CORE_READ(task, cred, egid.val);
 	h->start_time = BPF_CORE_READ(task, start_boottime);
+	h->leader_start_time = BPF_CORE_READ(leader, start_boottime);
+	h->parent_start_time = BPF_CORE_READ(parent, group_leader, start_boottime);
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->cpu = bpf_get_smp_processor_id();
 	bpf_get_current_comm(h->comm, sizeof(h->comm));

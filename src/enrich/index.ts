@@ -1,0 +1,90 @@
+/**
+ * The enricher the live command runs on every decoded batch: the process tree (executable paths, parents,
+ * ancestry, `follow`) and containers (containerId from the cgroup). For every decoded record, in arrival
+ * order: observe(ev) (lifecycle records, internal ones included, update the tree); then, unless
+ * `ev.internal`, enrich(ev) and format it. Interleaving matters: a later exec in the same batch must not
+ * rename an earlier record's executable.
+ *
+ * Concurrency: main thread only. Lifetime: create once per capture, close() when the capture closes.
+ */
+import type { TraceEvent } from '../decode/event.js';
+import { type ContainerInfo, ContainerResolver } from './container.js';
+import { type Ancestor, EXEC_ID, EXIT_ID, type ProcessInfo, ProcessTree } from './process-tree.js';
+
+export type { Ancestor, ContainerInfo, ProcessInfo };
+export { ContainerResolver, ProcessTree };
+
+export interface EnricherOptions {
+  /** CLOCK_REALTIME - CLOCK_BOOTTIME in ns (the decoder's bootToEpochNs), for /proc start times. */
+  readonly bootToEpochNs?: bigint;
+  /** Seed the tree from /proc at creation (default true). */
+  readonly seed?: boolean;
+  /** Tree bound (default 32768) and grace period for exited processes (default 5000 ms). */
+  readonly treeSize?: number;
+  readonly graceMs?: number;
+  /** Resolve containers (default true). */
+  readonly containers?: boolean;
+  readonly procRoot?: string;
+  /** The cgroup2 mount (default: from /proc/self/mountinfo; null: none). */
+  readonly cgroupRoot?: string | null;
+  readonly now?: () => number;
+}
+
+export interface Enricher {
+  readonly tree: ProcessTree;
+  readonly containers: ContainerResolver | undefined;
+  /** Feed every decoded record, internal ones included, in arrival order. */
+  observe(ev: TraceEvent): void;
+  /** Fill executablePath, confirm parentProcessId, set containerId ('' on the host). */
+  enrich(ev: TraceEvent): void;
+  /** The container of a record, or undefined on the host. */
+  container(ev: TraceEvent): ContainerInfo | undefined;
+  /** `option:ancestry`: the JSON array `[{"pid":..,"comm":..,"exe":..}]`, parent first, at most `depth`. */
+  ancestryJson(ev: TraceEvent, depth: number): string;
+  close(): void;
+}
+
+/** Seeds the tree (unless `seed: false`) and returns the enricher. */
+export function createEnricher(opts: EnricherOptions = {}): Enricher {
+  const tree = new ProcessTree({
+    maxEntries: opts.treeSize,
+    graceMs: opts.graceMs,
+    bootToEpochNs: opts.bootToEpochNs,
+    procRoot: opts.procRoot,
+    now: opts.now,
+  });
+  if (opts.seed ?? true) tree.seedFromProc();
+  const containers =
+    (opts.containers ?? true)
+      ? new ContainerResolver({ procRoot: opts.procRoot, cgroupRoot: opts.cgroupRoot, now: opts.now })
+      : undefined;
+  containers?.rescan();
+
+  return {
+    tree,
+    containers,
+    observe(ev) {
+      tree.observe(ev);
+      // A new image or an ended group may mean a new cgroup, or a reused pid.
+      if (ev.spec.id === EXEC_ID || ev.spec.id === EXIT_ID) containers?.forgetPid(ev.hostProcessId);
+    },
+    enrich(ev) {
+      tree.enrich(ev);
+      if (containers !== undefined)
+        ev.containerId = containers.resolve(ev.cgroupId, ev.hostProcessId)?.id ?? '';
+    },
+    container(ev) {
+      return containers?.resolve(ev.cgroupId, ev.hostProcessId);
+    },
+    ancestryJson(ev, depth) {
+      const q = JSON.stringify;
+      const items = tree
+        .ancestry(ev.hostProcessId, depth)
+        .map((a) => `{"pid":${a.pid},"comm":${q(a.comm)},"exe":${q(a.exe)}}`);
+      return `[${items.join(',')}]`;
+    },
+    close() {
+      // Nothing is held open: the maps are dropped with the object.
+    },
+  };
+}
