@@ -19,6 +19,7 @@ import {
 import type { EventSpec } from '../../catalog/types.js';
 import { Decoder } from '../../decode/decode.js';
 import type { TraceEvent } from '../../decode/event.js';
+import { createEnricher } from '../../enrich/index.js';
 import { KtrailError } from '../../errors.js';
 import { loadNative } from '../../native/binding.js';
 import { formatJson } from '../../output/json.js';
@@ -242,18 +243,47 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
   const policyNames = compiled.policies.map((p) => p.name);
   const printedIds = new Set(trace.printed.map((e) => e.id));
   const ruleIds = new Set(engine.requiredEvents().flatMap((n) => eventByName(n)?.id ?? []));
-  const ctx: MatchContext = { startedAtNs: clocks.realtime };
+  // The process tree and container ids, kept current from lifecycle records the kernel sends even when the
+  // user did not select them. `follow` marks: processes whose own scope matched a follow policy, inherited by
+  // everything they start (found through the tree's ancestry).
+  const enricher = createEnricher({ bootToEpochNs: clocks.realtime - clocks.boottime });
+  const followMask = compiled.user.followMask;
+  const followMarks = new Map<number, bigint>();
+  const ctx: MatchContext = {
+    startedAtNs: clocks.realtime,
+    isDescendantOfMatch: (pid, policy) =>
+      enricher.tree.isDescendantOf(
+        pid,
+        (p) => (((followMarks.get(p.pid) ?? 0n) >> BigInt(policy)) & 1n) === 1n,
+      ),
+    isDescendantOf: (pid, rootPid) => enricher.tree.isDescendantOf(pid, (p) => p.pid === rootPid),
+  };
   const totals: Totals = { events: 0, lost: new Map() };
   let filtered = 0;
   let findings = 0;
-  const events: TraceEvent[] = [];
-  const json = { parseArguments: plan.parseArguments, policyNames };
+  const decoded: TraceEvent[] = [];
+  const json = {
+    parseArguments: plan.parseArguments,
+    policyNames,
+    ...(plan.ancestry > 0 ? { ancestors: (ev: TraceEvent) => enricher.ancestryJson(ev, plan.ancestry) } : {}),
+  };
   const write = (batch: Buffer) => {
-    events.length = 0;
-    decoder.decodeBatch(batch, events);
+    decoded.length = 0;
+    decoder.decodeBatch(batch, decoded);
     const shown: TraceEvent[] = [];
     const found: Finding[] = [];
-    for (const ev of events) {
+    // One event at a time: a later exec in the batch must not relabel an earlier event's process.
+    for (const ev of decoded) {
+      enricher.observe(ev);
+      if (followMask !== 0n) {
+        const own = matchScopes(compiled, ev, ctx) & followMask;
+        if (own !== 0n) {
+          if (followMarks.size >= 65536) followMarks.delete(followMarks.keys().next().value!);
+          followMarks.set(ev.hostProcessId, (followMarks.get(ev.hostProcessId) ?? 0n) | own);
+        }
+      }
+      if (ev.internal) continue;
+      enricher.enrich(ev);
       if (printedIds.has(ev.spec.id)) {
         ev.matched = matchEvent(compiled, ev, ctx);
         if (ev.matched !== 0n) shown.push(ev);
@@ -325,6 +355,7 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
   // 5. Stop: take the counters while the maps exist, drain, summarise.
   reportLoss(true);
   await cap.close();
+  enricher.close();
   closeSinks();
   let lostTotal = 0n;
   for (const v of totals.lost.values()) lostTotal += v;
