@@ -197,7 +197,7 @@ export function usage(): string {
     'Usage: ktrail [flags]                       trace events live (default set, as a table)',
     '       ktrail list [PATTERN|tag=SET] [--json] list events',
     '       ktrail list --signatures [--json]   list the detection rules and whether they can run here',
-    '       ktrail man EVENT|TABLE              an event or flag table explained',
+    '       ktrail man EVENT|TABLE|filters      an event, a flag table or the filter grammar explained',
     '       ktrail analyze FILE [-o table]      run the detection rules over a JSON-lines file of events',
     '       ktrail version',
     '',

@@ -1,8 +1,11 @@
-/** `ktrail man EVENT|TABLE`: a manual page generated from the catalog, never written by hand per event. */
+/** `ktrail man EVENT|TABLE|filters`: a manual page generated from the catalog, never written by hand per event. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { catalog, eventByName, suggestEventName } from '../../catalog/index.js';
 import type { EventSpec, ProbeSpec, ValueTable } from '../../catalog/types.js';
 import { errnoMeaning, errnoValue, valueTables } from '../../catalog/values/index.js';
 import { KtrailError } from '../../errors.js';
+import { packageRoot } from '../../native/binding.js';
 import { editDistance } from '../args.js';
 
 const TAG_MEANING: Record<string, string> = {
@@ -115,6 +118,7 @@ export function runMan(positionals: readonly string[]): string {
       hint: "e.g. 'ktrail man delete_module'",
     });
   }
+  if (name === 'filters') return readFileSync(resolve(packageRoot(), 'docs', 'filters.md'), 'utf8').trimEnd();
   const e = eventByName(name);
   if (e) return manEvent(e);
   const t = valueTables[name];
