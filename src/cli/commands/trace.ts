@@ -110,6 +110,50 @@ export interface TracePlan {
  * Splits rule selections (`-e anti_debugging`, `-e KTR-002`) out of the `-e` values; the rest stays for the
  * policy parser. Only plain name lists are inspected; filters are left alone.
  */
+const SEVERITY_NAMES: Readonly<Record<string, number>> = { info: 0, low: 1, medium: 2, high: 3, critical: 3 };
+
+/**
+ * `threat.severity<op>N` (N a number 0-3 or info/low/medium/high/critical) and `threat.mitre.technique=T1234`
+ * / `threat.mitre.tactic=NAME` (Tracee main's spellings): the rules they select.
+ */
+export function threatRules(expr: string, rules: readonly AnyRule[]): AnyRule[] {
+  const m = /^threat\.(severity|mitre\.technique|mitre\.tactic)(<=|>=|!=|=|<|>)(.+)$/.exec(expr);
+  if (m === null) {
+    throw new KtrailError('BAD_FILTER', `--events '${expr}': not a threat filter`, {
+      hint: 'use threat.severity>=2, threat.mitre.technique=T1547.006 or threat.mitre.tactic=persistence',
+    });
+  }
+  const [, field, op, value] = m as unknown as [string, string, string, string];
+  if (field === 'severity') {
+    const n = SEVERITY_NAMES[value.toLowerCase()] ?? (/^[0-3]$/.test(value) ? Number(value) : undefined);
+    if (n === undefined) {
+      throw new KtrailError(
+        'BAD_FILTER',
+        `--events '${expr}': severity '${value}' is not 0-3 or info, low, medium, high, critical`,
+      );
+    }
+    const cmp: Record<string, (a: number) => boolean> = {
+      '=': (a) => a === n,
+      '!=': (a) => a !== n,
+      '<': (a) => a < n,
+      '>': (a) => a > n,
+      '<=': (a) => a <= n,
+      '>=': (a) => a >= n,
+    };
+    return rules.filter((r) => cmp[op]!(r.severity));
+  }
+  if (op !== '=' && op !== '!=') {
+    throw new KtrailError('BAD_FILTER', `--events '${expr}': ${field} takes = or !=`);
+  }
+  const values = value.split(',');
+  const of = (r: AnyRule) => (field === 'mitre.technique' ? r.mitre.techniqueId : r.mitre.tactic);
+  return rules.filter((r) => values.includes(of(r)) === (op === '='));
+}
+
+/**
+ * Splits rule selections (`-e anti_debugging`, `-e KTR-002`, `-e threat.severity>=2`) out of the `-e` values;
+ * the rest stays for the policy parser. Only plain name lists and threat filters are inspected.
+ */
 function splitRuleNames(
   exprs: readonly string[],
   rules: readonly AnyRule[],
@@ -117,6 +161,10 @@ function splitRuleNames(
   const picked = new Set<AnyRule>();
   const events: string[] = [];
   for (const expr of exprs) {
+    if (expr.startsWith('threat.')) {
+      for (const r of threatRules(expr, rules)) picked.add(r);
+      continue;
+    }
     if (expr.includes('.') || expr.includes('=')) {
       events.push(expr);
       continue;
