@@ -49,5 +49,6 @@ if [ -f native/binding.gyp ]; then
 fi
 npx --no-install tsc -p tsconfig.json || die "TypeScript did not compile (errors above)"
 if [ -f test/helpers/Makefile ]; then make -s -C test/helpers; fi
+if [ -f bench/Makefile ]; then make -s -C bench; fi
 chmod 0755 dist/src/cli/main.js 2>/dev/null || true
 say "ready: 'npx ktrail' traces the default events, 'npm test' runs the tests"

@@ -1,8 +1,8 @@
 /**
- * Where printed events go. Files are created mode 0600 (and an existing file is set to 0600), never through a
+ * Where printed events go. Files are created mode 0600 (and an existing regular file is set to 0600), never through a
  * symbolic link, since ktrail runs as root. Writes are batched: one write per decoded batch.
  */
-import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { KtrailError } from '../errors.js';
 
 export interface Sink {
@@ -19,7 +19,8 @@ export function openFileSink(path: string): Sink {
       constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
       0o600,
     );
-    fchmodSync(fd, 0o600);
+    // Only a regular file gets its mode set: json:/dev/null must not change a device for the whole machine.
+    if (fstatSync(fd).isFile()) fchmodSync(fd, 0o600);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new KtrailError('IO', `opening output file '${path}': ${code}`, {

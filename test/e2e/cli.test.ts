@@ -166,6 +166,12 @@ describe('ktrail CLI, live', { skip }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('json:/dev/null leaves the device as it was', async () => {
+    const before = statSync('/dev/null').mode;
+    const r = await traceWhile(['-e', 'delete_module', '-o', 'json:/dev/null'], () => {});
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statSync('/dev/null').mode, before);
+  });
 });
 
 describe('ktrail CLI, bad input', () => {
