@@ -217,6 +217,42 @@ describe('TRC-1027 scheduled_task_mod', () => {
   });
 });
 
+describe('exec watches fire once per program start', () => {
+  const sched = (pathname: string, ctx = {}) =>
+    makeEvent('sched_process_exec', { pathname, cmdpath: pathname, argv: [pathname] }, ctx);
+  it('sched_process_exec then the execve exit of the same start give one finding', () => {
+    assert.deepEqual(
+      runRule(scheduledTaskModification, [sched('/usr/bin/crontab'), execve('/usr/bin/crontab')]),
+      [{ pathname: '/usr/bin/crontab' }],
+    );
+    assert.deepEqual(
+      runRule(rcdModification, [execve('/usr/sbin/update-rc.d'), sched('/usr/sbin/update-rc.d')]),
+      [{ pathname: '/usr/sbin/update-rc.d' }],
+    );
+  });
+  it('two starts of the same kind, or by two processes, give two findings', () => {
+    assert.deepEqual(
+      runRule(scheduledTaskModification, [sched('/usr/bin/crontab'), sched('/usr/bin/crontab')]),
+      [{ pathname: '/usr/bin/crontab' }, { pathname: '/usr/bin/crontab' }],
+    );
+    assert.deepEqual(
+      runRule(scheduledTaskModification, [
+        sched('/usr/bin/crontab', { hostProcessId: 200 }),
+        sched('/usr/bin/crontab', { hostProcessId: 201 }),
+        execve('/usr/bin/crontab', { hostProcessId: 200 }),
+        execve('/usr/bin/crontab', { hostProcessId: 201 }),
+      ]),
+      [{ pathname: '/usr/bin/crontab' }, { pathname: '/usr/bin/crontab' }],
+    );
+  });
+  it('the second report fires when only it matches (a symlink resolved by sched_process_exec)', () => {
+    assert.deepEqual(
+      runRule(scheduledTaskModification, [sched('/usr/bin/cron-helper'), execve('/usr/local/bin/crontab')]),
+      [{ pathname: '/usr/local/bin/crontab' }],
+    );
+  });
+});
+
 describe('TRC-1028 sudoers_modification', () => {
   it('fires on a write of /etc/sudoers and a file in sudoers.d', () => {
     assert.deepEqual(

@@ -10,6 +10,7 @@
  */
 import type { TraceEvent } from '../../decode/event.js';
 import {
+  BoundedMap,
   basename,
   EXEC_EVENTS,
   fileOpen,
@@ -104,16 +105,49 @@ export function watchRequires(w: FileWatch): Requirement[] {
   return events.map((event) => ({ event, filter }));
 }
 
+/**
+ * One program start reaches the rules twice in a live trace: as sched_process_exec, then as the execve/execveat
+ * exit record of the same process. Per process, the exec event kind last seen and whether it fired; the other
+ * kind right after it is the same start and must not fire again (Tracee, on sched_process_exec alone, fires once).
+ */
+export type ExecOnce = BoundedMap<number, { readonly sched: boolean; readonly fired: boolean }>;
+
+/** Processes an ExecOnce remembers; the oldest is forgotten first. */
+export const EXEC_ONCE_PROCESSES = 4096;
+
+export function newExecOnce(): ExecOnce {
+  return new BoundedMap(EXEC_ONCE_PROCESSES);
+}
+
+/**
+ * For an exec event (`programExec(ev)` defined) that would fire when `fires`: false when it is the second report
+ * of a start already reported. Records the event either way.
+ */
+export function firstReportOfExec(seen: ExecOnce, ev: TraceEvent, fires: boolean): boolean {
+  const sched = ev.spec.name === 'sched_process_exec';
+  const prev = seen.get(ev.hostProcessId);
+  if (prev !== undefined && prev.sched !== sched) {
+    seen.delete(ev.hostProcessId);
+    return !prev.fired;
+  }
+  seen.set(ev.hostProcessId, { sched, fired: fires });
+  return true;
+}
+
 /** Builds a rule that fires when a watched file is opened (renamed, executed) with the right access. */
-export function fileRule(def: Def, w: FileWatch): Rule {
+export function fileRule(def: Def, w: FileWatch): Rule<ExecOnce | undefined> {
   const requires = watchRequires(w);
-  return defineRule({
+  return defineRule<ExecOnce | undefined>({
     ...def,
     version: '1',
     tags: [],
     requires,
-    onEvent(ev: TraceEvent, ctx: RuleContext<undefined>): Finding[] | undefined {
+    newState: () => (w.exec === undefined ? undefined : newExecOnce()),
+    onEvent(ev: TraceEvent, ctx: RuleContext<ExecOnce | undefined>): Finding[] | undefined {
       const p = watchedPath(w, ev);
+      if (ctx.state !== undefined && programExec(ev) !== undefined) {
+        if (!firstReportOfExec(ctx.state, ev, p !== undefined)) return undefined;
+      }
       return p === undefined
         ? undefined
         : [ctx.finding(ev, [{ name: 'pathname', type: 'const char *', value: p }])];

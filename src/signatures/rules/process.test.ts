@@ -123,6 +123,14 @@ describe('TRC-107 ld_preload', () => {
       { pathname: '/etc/ld.so.preload' },
     ]);
   });
+  it('fires once when sched_process_exec and the execve exit both carry the environment', () => {
+    const env = ['LD_PRELOAD=/tmp/hook.so'];
+    const sched = makeEvent('sched_process_exec', { pathname: '/bin/ls', env });
+    const exec = makeEvent('execve', { pathname: '/bin/ls', envp: env });
+    assert.deepEqual(runRule(ldPreload, [sched, exec]), [{ LD_PRELOAD: 'LD_PRELOAD=/tmp/hook.so' }]);
+    const bare = makeEvent('sched_process_exec', { pathname: '/bin/ls', env: [] });
+    assert.deepEqual(runRule(ldPreload, [bare, exec]), [{ LD_PRELOAD: 'LD_PRELOAD=/tmp/hook.so' }]);
+  });
   it('does not fire when the loader reads /etc/ld.so.preload', () => {
     const open = makeEvent(
       'openat',

@@ -19,7 +19,16 @@ import {
   succeeded,
 } from '../match.js';
 import { defineRule, type FindingArg } from '../types.js';
-import { ESCAPE_TO_HOST, HIJACK_FLOW, PRIV_ESC_EXPLOIT, watchedPath, watchRequires } from './files.js';
+import {
+  ESCAPE_TO_HOST,
+  type ExecOnce,
+  firstReportOfExec,
+  HIJACK_FLOW,
+  newExecOnce,
+  PRIV_ESC_EXPLOIT,
+  watchedPath,
+  watchRequires,
+} from './files.js';
 
 const PTRACE_TRACEME = 0;
 const PTRACE_POKETEXT = 4;
@@ -178,7 +187,7 @@ const LD_PRELOAD_WATCH = {
   rename: 'new',
 } as const;
 
-export const ldPreload = defineRule({
+export const ldPreload = defineRule<ExecOnce>({
   id: 'TRC-107',
   version: '1',
   eventName: 'ld_preload',
@@ -191,14 +200,21 @@ export const ldPreload = defineRule({
   mitre: { ...HIJACK_FLOW, tactic: 'persistence' },
   tags: [],
   requires: [...EXEC_EVENTS.map((event) => ({ event })), ...watchRequires(LD_PRELOAD_WATCH)],
+  newState: newExecOnce,
   onEvent(ev, ctx) {
     const x = programExec(ev);
     if (x !== undefined) {
+      let hit: FindingArg | undefined;
       for (const v of x.env ?? []) {
         const key = LD_PRELOAD_ENV.find((k) => v.startsWith(`${k}=`));
-        if (key !== undefined) return [ctx.finding(ev, [{ name: key, type: 'const char *', value: v }])];
+        if (key !== undefined) {
+          hit = { name: key, type: 'const char *', value: v };
+          break;
+        }
       }
-      return undefined;
+      // sched_process_exec and the execve exit report one start; fire once when both carry the environment.
+      if (!firstReportOfExec(ctx.state, ev, hit !== undefined) || hit === undefined) return undefined;
+      return [ctx.finding(ev, [hit])];
     }
     const p = watchedPath(LD_PRELOAD_WATCH, ev);
     return p === undefined
