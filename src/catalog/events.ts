@@ -93,7 +93,7 @@ export const EVENTS: readonly EventSpec[] = [
     notes: [
       'argv is read from the new program stack (mm->arg_start..arg_end, user memory) at the tracepoint, before the program runs, at most 4096 bytes (cut lists are marked truncated); env is not captured yet and stays empty.',
       'pathname, stdin_path and pwd are rebuilt from the dentry chain (at most 4096 bytes, 48 steps); dev is the kernel dev_t encoding (major << 20 | minor), ctime is in ns.',
-      'interpreter_* (the ELF interpreter) needs a load_elf_phdrs kprobe and stays empty on this build; prev_comm is already replaced at this tracepoint and stays empty.',
+      'interpreter_* (the ELF interpreter) needs a load_elf_phdrs kprobe and stays empty on this build; prev_comm is already replaced at this tracepoint; ktrail fills it from its process tree (the name before the exec).',
     ],
   },
   {

@@ -7,7 +7,7 @@
  *
  * Concurrency: main thread only. Lifetime: create once per capture, close() when the capture closes.
  */
-import type { TraceEvent } from '../decode/event.js';
+import type { EventArg, TraceEvent } from '../decode/event.js';
 import { type ContainerInfo, ContainerResolver } from './container.js';
 import { type Ancestor, EXEC_ID, EXIT_ID, type ProcessInfo, ProcessTree } from './process-tree.js';
 
@@ -44,6 +44,14 @@ export interface Enricher {
   close(): void;
 }
 
+function fillPrevComm(ev: TraceEvent, tree: ProcessTree): void {
+  const i = ev.args.findIndex((a) => a.name === 'prev_comm');
+  const arg = ev.args[i];
+  if (arg === undefined || arg.value !== '') return;
+  const before = tree.get(ev.hostProcessId)?.comm;
+  if (before) (ev.args as EventArg[])[i] = { ...arg, value: before };
+}
+
 /** Seeds the tree (unless `seed: false`) and returns the enricher. */
 export function createEnricher(opts: EnricherOptions = {}): Enricher {
   const tree = new ProcessTree({
@@ -64,6 +72,9 @@ export function createEnricher(opts: EnricherOptions = {}): Enricher {
     tree,
     containers,
     observe(ev) {
+      // The kernel has already renamed the task when sched_process_exec fires, so prev_comm arrives empty;
+      // the tree still holds the name from before the exec (`nginx` for a worker that runs a shell).
+      if (ev.spec.id === EXEC_ID) fillPrevComm(ev, tree);
       tree.observe(ev);
       // A new image or an ended group may mean a new cgroup, or a reused pid.
       if (ev.spec.id === EXEC_ID || ev.spec.id === EXIT_ID) containers?.forgetPid(ev.hostProcessId);
