@@ -9,6 +9,9 @@
  * selected those events or the process tree needs them (lifecycle_cfg_map; KT_F_INTERNAL when only the tree
  * does). Userspace attaches only the programs it needs.
  * Configuration comes from maps filled by userspace after load (maps.h); the object knows no event.
+ * Policies (common/filters.h): sys_enter keeps the policies whose scope the task matches and drops the
+ * syscall when none is left; sys_exit applies the per-(event, policy) argument and return-value filters.
+ * Each record's header carries the policies the kernel kept (`matched`); userspace re-checks them.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +23,7 @@
 #include "common/task.h"
 #include "common/args.h"
 #include "common/lifecycle.h"
+#include "common/filters.h"
 
 static const __u32 zero = 0;
 
@@ -83,7 +87,8 @@ static __always_inline void kt_output(void *rec, struct event_hdr_t *h, __u32 si
 
 /* Fill the header of the syscall record in `s` and output header + `payload_len` bytes (kt_output). */
 static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_cfg_t *cfg,
-				      const struct entry_t *e, __s64 retval, __u32 payload_len, __u32 flags)
+				      const struct entry_t *e, __s64 retval, __u32 payload_len, __u32 flags,
+				      __u64 matched)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct event_hdr_t *h = &s->hdr;
@@ -92,12 +97,12 @@ static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_
 	kt_fill_task(h, task);
 	h->ts = bpf_ktime_get_boot_ns();
 	h->duration_ns = (flags & KT_F_AT_ENTRY) ? 0 : h->ts - e->ts;
-	h->matched = cfg->selected;
+	h->matched = matched;
 	h->retval = retval;
 	__builtin_memcpy(h->args, e->args, sizeof(h->args));
 	h->event_id = event_id;
 	h->syscall_nr = e->nr;
-	h->flags = flags;
+	h->flags = flags & 0xffff;
 	h->policy_version = 0;
 
 	if (payload_len > KT_PAYLOAD_MAX)
@@ -130,19 +135,43 @@ int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	__u32 tid = (__u32)pid_tgid;
 	struct entry_t e = {};
+	__u64 matched = cfg->selected;
+	e.flags = compat ? KT_F_COMPAT : 0;
+	/* Scopes: a syscall that can change what they test (execve, setuid, ...) is scoped at exit instead. */
+	if (conf && ((matched & conf->scoped) || conf->follow)) {
+		if (cfg->late_scope && cfg->emit != EMIT_ENTRY)
+			e.flags |= KT_E_LATE_SCOPE;
+		else
+			matched = kt_scopes(matched, conf);
+		if (!matched) {
+			kt_count_filtered(cfg->event_id);
+			return 0;
+		}
+	}
 	e.ts = bpf_ktime_get_boot_ns();
 	e.nr = nr;
-	e.flags = compat ? KT_F_COMPAT : 0;
 	kt_read_args((struct pt_regs *)ctx->args[0], compat, e.args);
 
 	if (cfg->emit == EMIT_ENTRY) {
 		struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
 		if (!s)
 			return 0;
-		__u32 len = kt_put_args(s, cfg, &e);
-		kt_submit(s, cfg, &e, 0, len, e.flags | KT_F_AT_ENTRY);
+		if (matched & cfg->filtered)
+			matched = kt_filters_num(cfg, &e, 0, 1, matched);
+		__u32 len = 0;
+		if (matched) {
+			len = kt_put_args(s, cfg, &e);
+			if (matched & cfg->filtered)
+				matched = kt_filters_str(nr, cfg, len, matched);
+		}
+		if (!matched) {
+			kt_count_filtered(cfg->event_id);
+			return 0;
+		}
+		kt_submit(s, cfg, &e, 0, len, e.flags | KT_F_AT_ENTRY, matched);
 		return 0;
 	}
+	e.matched = matched;
 	if (cfg->emit == EMIT_ENTRY_EXIT) {
 		struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
 		if (!s)
@@ -173,6 +202,22 @@ int raw_tp__syscalls__sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!cfg || !s)
 		return 0;
 
+	__s64 retval = (__s64)ctx->args[1];
+	__u64 matched = e.matched;
+	if (e.flags & KT_E_LATE_SCOPE) {
+		struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
+		if (conf)
+			matched = kt_scopes(matched, conf);
+	}
+	if (matched & cfg->filtered)
+		matched = kt_filters_num(cfg, &e, retval, 0, matched);
+	if (!matched) {
+		if (cfg->emit == EMIT_ENTRY_EXIT)
+			bpf_map_delete_elem(&pending_map, &tid);
+		kt_count_filtered(cfg->event_id);
+		return 0;
+	}
+
 	if (cfg->emit == EMIT_ENTRY_EXIT) {
 		struct pending_t *p = bpf_map_lookup_elem(&pending_map, &tid);
 		if (p) {
@@ -187,15 +232,24 @@ int raw_tp__syscalls__sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	} else {
 		len = kt_put_args(s, cfg, &e);
 	}
-	kt_submit(s, cfg, &e, (__s64)ctx->args[1], len, e.flags);
+	if (matched & cfg->filtered) {
+		matched = kt_filters_str(e.nr, cfg, len, matched);
+		if (!matched) {
+			kt_count_filtered(cfg->event_id);
+			return 0;
+		}
+	}
+	kt_submit(s, cfg, &e, retval, len, e.flags, matched);
 	return 0;
 }
 
 /*
  * The lifecycle record's configuration and scratch area, or NULL when this slot emits nothing now.
- * `*internal` is set when only the process tree wants the record.
+ * `*matched` gets the selecting policies whose scope the task matches; when none does, the record is
+ * dropped (counted as filtered) unless the process tree wants it, and then `*internal` is set.
  */
-static __always_inline struct lc_scratch_t *kt_lc_begin(__u32 slot, struct lifecycle_cfg_t **cfgp, bool *internal)
+static __always_inline struct lc_scratch_t *kt_lc_begin(__u32 slot, struct lifecycle_cfg_t **cfgp, bool *internal,
+							__u64 *matched)
 {
 	struct lifecycle_cfg_t *cfg = bpf_map_lookup_elem(&lifecycle_cfg_map, &slot);
 	if (!cfg || (!cfg->selected && !cfg->internal))
@@ -203,15 +257,25 @@ static __always_inline struct lc_scratch_t *kt_lc_begin(__u32 slot, struct lifec
 	struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
 	if (conf && conf->self_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
 		return NULL;
+	__u64 m = cfg->selected;
+	if (m && conf && (m & conf->scoped)) {
+		m = kt_scopes(m, conf);
+		if (!m) {
+			kt_count_filtered(cfg->event_id);
+			if (!cfg->internal)
+				return NULL;
+		}
+	}
 	*cfgp = cfg;
-	*internal = cfg->selected == 0;
+	*internal = m == 0;
+	*matched = m;
 	__u32 cpu = bpf_get_smp_processor_id();
 	return bpf_map_lookup_elem(&lc_scratch_map, &cpu);
 }
 
 /* Fill the lifecycle header (the current task's context) and output it with `payload_len` bytes. */
 static __always_inline void kt_lc_submit(struct lc_scratch_t *s, const struct lifecycle_cfg_t *cfg, bool internal,
-					 __u32 payload_len)
+					 __u32 payload_len, __u64 matched)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct event_hdr_t *h = &s->hdr;
@@ -222,7 +286,7 @@ static __always_inline void kt_lc_submit(struct lc_scratch_t *s, const struct li
 	kt_fill_task(h, task);
 	h->ts = bpf_ktime_get_boot_ns();
 	h->duration_ns = 0;
-	h->matched = cfg->selected;
+	h->matched = matched;
 	h->retval = 0;
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	h->event_id = event_id;
@@ -234,13 +298,41 @@ static __always_inline void kt_lc_submit(struct lc_scratch_t *s, const struct li
 	kt_output(s, h, sizeof(struct event_hdr_t) + payload_len, event_id);
 }
 
+/*
+ * follow at fork: the child process inherits the follow marks of the parent (the current task), including
+ * the ones the parent earns by matching a follow scope itself, which also marks the parent.
+ */
+static __always_inline void kt_follow_fork(struct task_struct *child)
+{
+	struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
+	if (!conf || !conf->follow)
+		return;
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return; /* a thread shares its process's marks */
+	__u64 bits = kt_scopes(conf->follow, conf);
+	if (bits) {
+		__u32 ctgid = BPF_CORE_READ(child, tgid);
+		bpf_map_update_elem(&follow_map, &ctgid, &bits, BPF_ANY);
+	}
+}
+
+/* follow at exec: the new image may match a follow scope (its comm and credentials are already set). */
+static __always_inline void kt_follow_exec(void)
+{
+	struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
+	if (conf && conf->follow)
+		kt_scopes(conf->follow, conf);
+}
+
 /* sched_process_fork: fields as catalog 714 (parent, child, parent process, leader: 4 x 5 ids). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tp_btf__sched__sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct lifecycle_cfg_t *cfg = NULL;
 	bool internal = false;
-	struct lc_scratch_t *s = kt_lc_begin(KT_LC_FORK, &cfg, &internal);
+	__u64 matched = 0;
+	kt_follow_fork(child);
+	struct lc_scratch_t *s = kt_lc_begin(KT_LC_FORK, &cfg, &internal, &matched);
 	if (!s || !cfg)
 		return 0;
 	/* The tree keeps processes: a new thread matters only when the user selected the event. */
@@ -253,7 +345,7 @@ int BPF_PROG(tp_btf__sched__sched_process_fork, struct task_struct *parent, stru
 	off = kt_lc_put_task_ids(s, off, child);
 	off = kt_lc_put_task_ids(s, off, pproc);
 	off = kt_lc_put_task_ids(s, off, leader);
-	kt_lc_submit(s, cfg, internal, off);
+	kt_lc_submit(s, cfg, internal, off, matched);
 	return 0;
 }
 
@@ -263,7 +355,9 @@ int BPF_PROG(tp_btf__sched__sched_process_exec, struct task_struct *p, pid_t old
 {
 	struct lifecycle_cfg_t *cfg = NULL;
 	bool internal = false;
-	struct lc_scratch_t *s = kt_lc_begin(KT_LC_EXEC, &cfg, &internal);
+	__u64 matched = 0;
+	kt_follow_exec();
+	struct lc_scratch_t *s = kt_lc_begin(KT_LC_EXEC, &cfg, &internal, &matched);
 	if (!s || !cfg)
 		return 0;
 	struct file *file = BPF_CORE_READ(bprm, file);
@@ -308,7 +402,7 @@ int BPF_PROG(tp_btf__sched__sched_process_exec, struct task_struct *p, pid_t old
 	else
 		off = kt_lc_put_path(s, off, (__u64)BPF_CORE_READ(p, fs, pwd.dentry),
 				     (__u64)BPF_CORE_READ(p, fs, pwd.mnt));                       /* pwd */
-	kt_lc_submit(s, cfg, internal, off);
+	kt_lc_submit(s, cfg, internal, off, matched);
 	return 0;
 }
 
@@ -318,19 +412,22 @@ int BPF_PROG(tp_btf__sched__sched_process_exit, struct task_struct *p)
 {
 	struct lifecycle_cfg_t *cfg = NULL;
 	bool internal = false;
-	struct lc_scratch_t *s = kt_lc_begin(KT_LC_EXIT, &cfg, &internal);
-	if (!s || !cfg)
-		return 0;
+	__u64 matched = 0;
 	/* do_exit decremented signal->live before the tracepoint: 0 means the whole group is gone. */
 	bool group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
-	if (internal && !group_dead)
-		return 0;
-	int code = BPF_CORE_READ(p, exit_code);
-	__u32 off = 0;
-	off = kt_lc_put_u64(s, off, (__u64)(__s64)((code >> 8) & 0xff));
-	off = kt_lc_put_u64(s, off, (__u64)(__s64)(code & 0x7f));
-	off = kt_lc_put_u64(s, off, group_dead);
-	kt_lc_submit(s, cfg, internal, off);
+	struct lc_scratch_t *s = kt_lc_begin(KT_LC_EXIT, &cfg, &internal, &matched);
+	if (s && cfg && (!internal || group_dead)) {
+		int code = BPF_CORE_READ(p, exit_code);
+		__u32 off = 0;
+		off = kt_lc_put_u64(s, off, (__u64)(__s64)((code >> 8) & 0xff));
+		off = kt_lc_put_u64(s, off, (__u64)(__s64)(code & 0x7f));
+		off = kt_lc_put_u64(s, off, group_dead);
+		kt_lc_submit(s, cfg, internal, off, matched);
+	}
+	if (group_dead) {
+		__u32 tgid = BPF_CORE_READ(p, tgid);
+		bpf_map_delete_elem(&follow_map, &tgid);
+	}
 	return 0;
 }
 

@@ -41,6 +41,81 @@ struct config_t {
 	__u32 self_tgid;    /* ktrail's own process: never traced */
 	__u32 pad;
 	__u64 wakeup_fill;  /* force a consumer wakeup once this many bytes wait in events_map */
+	__u64 scoped;       /* policies whose scope_map entry constrains anything; 0 = all global, no scope work */
+	__u64 follow;       /* policies with `follow` (follow_map bits) */
+	__u64 start_ns;     /* ktrail's start, boot ns: `pid=new` means thread start >= this */
+};
+
+#define KT_MAX_POLICIES 64      /* one bit per policy in every bitmap */
+#define KT_SCOPE_COMMS 8        /* comm names per policy scope */
+#define KT_FILTER_STR_MAX 64    /* bytes of a string match */
+#define KT_FILTER_CMPS 3        /* numeric compares per (event, policy): 2 on arguments + 1 on the return value */
+#define KT_FOLLOW_DEPTH 16      /* ancestors walked for `follow` marks before giving up (and matching) */
+#define KT_MAX_FOLLOW 65536     /* processes holding follow marks at once */
+#define KT_MAX_SCOPE_NS 1024    /* (policy, namespace) pairs in scope_ns_map */
+
+/* scope_t flags: which constraints of a policy's scope the kernel checks (all must hold). */
+#define KT_SC_UID 0x1       /* uid_min <= euid <= uid_max */
+#define KT_SC_PID 0x2       /* pid_min <= host tgid <= pid_max */
+#define KT_SC_COMM 0x4      /* comm is one of comm[0..ncomm) */
+#define KT_SC_MNTNS 0x8     /* (policy, 0, mnt ns inode) is in scope_ns_map */
+#define KT_SC_PIDNS 0x10    /* (policy, 1, pid ns inode) is in scope_ns_map */
+#define KT_SC_NEW_PID 0x20  /* thread start >= config_t.start_ns */
+#define KT_SC_FOLLOW 0x40   /* descendants of a matching process match too (follow_map) */
+#define KT_SC_NEVER 0x80    /* an empty range: no process matches */
+
+/* scope_t: value of scope_map[policy]; the policy's scope as the kernel checks it (a relaxation). */
+struct scope_t {
+	__u64 uid_min, uid_max;
+	__u64 pid_min, pid_max;
+	char comm[KT_SCOPE_COMMS][KT_COMM_LEN]; /* NUL-padded names */
+	__u32 flags;                            /* KT_SC_* */
+	__u32 ncomm;
+};
+
+/* scope_ns_key_t: key of scope_ns_map; kind 0 = mount namespace, 1 = pid namespace. */
+struct scope_ns_key_t {
+	__u32 policy;
+	__u32 kind;
+	__u64 ns;
+};
+
+/* filter_key_t: key of filter_map. */
+struct filter_key_t {
+	__u32 event_id;
+	__u32 policy;
+};
+
+/* Operators of filter_cmp_t and narrowing types (how an argument register is read, src/decode narrowRegister). */
+enum kt_cmp_op { KT_OP_EQ = 0, KT_OP_NE = 1, KT_OP_LT = 2, KT_OP_GT = 3, KT_OP_LE = 4, KT_OP_GE = 5, KT_OP_NEVER = 6 };
+enum kt_cmp_type {
+	KT_T_U64 = 0, KT_T_S64 = 1, KT_T_U32 = 2, KT_T_S32 = 3, KT_T_U16 = 4, KT_T_U8 = 5, KT_T_BOOL = 6,
+};
+#define KT_CMP_RETVAL 0xff  /* filter_cmp_t.target: the return value (never holds for records emitted at entry) */
+
+/* filter_cmp_t: one numeric compare; signed types compare as s64, the others as u64. */
+struct filter_cmp_t {
+	__u64 value;
+	__u8 target; /* argument register index, or KT_CMP_RETVAL */
+	__u8 type;   /* enum kt_cmp_type */
+	__u8 op;     /* enum kt_cmp_op */
+	__u8 pad[5];
+};
+
+#define KT_FL_STR 0x1       /* the string match is on */
+#define KT_FL_CMP(i) (0x2 << (i)) /* compare i is on */
+#define KT_STR_EXACT 0
+#define KT_STR_PREFIX 1
+
+/* filter_t: value of filter_map[{event, policy}]; every enabled part must hold for the policy to stay. */
+struct filter_t {
+	__u8 flags;    /* KT_FL_* */
+	__u8 str_arg;  /* argument index of the ARG_STR field */
+	__u8 str_kind; /* KT_STR_EXACT or KT_STR_PREFIX */
+	__u8 str_len;  /* bytes of str used, <= KT_FILTER_STR_MAX */
+	__u32 pad;
+	__u8 str[KT_FILTER_STR_MAX];
+	struct filter_cmp_t cmp[KT_FILTER_CMPS];
 };
 
 /* entry_t: what sys_enter leaves for sys_exit on the same thread. */
@@ -51,7 +126,11 @@ struct entry_t {
 	__u32 flags;             /* KT_F_COMPAT */
 	__u32 payload_len;       /* EMIT_ENTRY_EXIT: bytes saved in pending_map */
 	__u32 pad;
+	__u64 matched;           /* policies still matching after the entry's scope checks */
 };
+
+/* entry_t.flags bit (kernel only, above the KT_F_* header flags): the scopes run at exit (late_scope). */
+#define KT_E_LATE_SCOPE 0x10000
 
 /* scratch_t: per-CPU area where one record is built, header first, payload right after it. */
 struct scratch_t {
@@ -156,6 +235,41 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lc_scratch_t);
 } lc_scratch_map SEC(".maps");
+
+/* scope_map: per policy index, its scope (struct scope_t); read only for policies in config_t.scoped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct scope_t);
+} scope_map SEC(".maps");
+
+/* scope_ns_map: the mntns/pidns sets of the scopes (present = in the set). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_SCOPE_NS);
+	__type(key, struct scope_ns_key_t);
+	__type(value, __u8);
+} scope_ns_map SEC(".maps");
+
+/* filter_map: per (event id, policy), the argument and return-value filters run in the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct filter_key_t);
+	__type(value, struct filter_t);
+} filter_map SEC(".maps");
+
+/*
+ * follow_map: host tgid -> bitmap of follow policies whose scope this process or an ancestor matched since
+ * ktrail started; set at sys_enter, exec and fork (the parent), inherited at fork, deleted at group exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KT_MAX_FOLLOW);
+	__type(key, __u32);
+	__type(value, __u64);
+} follow_map SEC(".maps");
 
 /* events_map: the ring buffer every record goes through; size set by userspace before load. */
 struct {

@@ -46,6 +46,9 @@ struct syscall_cfg_t {
 	__u8 kind[KT_MAX_ARGS];    /* enum arg_kind per argument register */
 	__u8 len_arg[KT_MAX_ARGS]; /* for BUF/SOCKADDR: index of the length argument, 0xff = none */
 	__u16 max[KT_MAX_ARGS];    /* byte bound for STR/STR_ARR/BUF, size for STRUCT/INT_PTR */
+	__u8 late_scope;           /* 1 = the syscall can change what scopes test (comm, uid, mntns): scope at exit */
+	__u8 pad;
+	__u64 filtered;            /* bitmap of policies with in-kernel filters on this event (filter_map) */
 };
 
 /* Header flags. */
@@ -63,13 +66,13 @@ enum lifecycle_slot {
 };
 
 /*
- * lifecycle_cfg_t: value of lifecycle_cfg_map[slot]. A record is emitted when `selected` != 0 (the user asked
- * for the event; matched = selected) or when `internal` != 0 (the process tree needs it; flagged
- * KT_F_INTERNAL). Internal-only records skip what the tree does not need (thread creation, non-last thread
+ * lifecycle_cfg_t: value of lifecycle_cfg_map[slot]. A record is emitted when some policy of `selected` has a
+ * scope matching the task (the user asked for the event; matched = those policies) or else when `internal`
+ * != 0 (the process tree needs it; flagged KT_F_INTERNAL, never filtered). Internal-only records skip what the tree does not need (thread creation, non-last thread
  * exits, the exec stdin/pwd paths).
  */
 struct lifecycle_cfg_t {
-	__u64 selected;  /* bitmap of policies that select this event; 0 = not selected */
+	__u64 selected;  /* bitmap of policies that select this event; 0 = not selected; scopes apply */
 	__u32 event_id;  /* catalog id */
 	__u32 internal;  /* 1 = emit for the process tree even when not selected */
 };
@@ -141,7 +144,7 @@ struct stats_t {
 	__u64 submitted; /* records committed to the ring buffer */
 	__u64 lost;      /* reservations that failed (ring full) */
 	__u64 read_errors; /* user-memory reads that failed (BLOB_FAULT) */
-	__u64 filtered;  /* reserved: dropped by in-kernel filters */
+	__u64 filtered;  /* dropped by in-kernel scopes and filters (no policy could match) */
 };
 
 #endif /* KTRAIL_WIRE_H */

@@ -76,10 +76,26 @@ describe('encodeSyscallConfig', () => {
       0,
       0,
       0, // max[0] = 64
+      0, // late_scope
+      0, // pad
       0,
-      0, // padding
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0, // filtered
     ]);
     assert.deepEqual(b, expected);
+  });
+
+  it('writes the policy fields: late scope and the filtered policies', () => {
+    const b = encodeSyscallConfig(deleteModule, 3n, { filtered: 0x8000000000000002n, lateScope: true });
+    assert.equal(b.readBigUInt64LE(0), 3n);
+    assert.equal(b[38], 1);
+    assert.equal(b[39], 0);
+    assert.equal(b.readBigUInt64LE(40), 0x8000000000000002n);
   });
 
   it('writes the policy bitmap and the emit mode', () => {
@@ -141,7 +157,18 @@ describe('run configuration', () => {
   it('encodes compat numbers as nr + 1 and the run config', () => {
     assert.deepEqual(encodeCompatNr(176), Buffer.from([177, 0, 0, 0]));
     const c = encodeRunConfig(4242, 1 << 20);
-    assert.deepEqual(c, Buffer.from([0x92, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]));
+    assert.deepEqual(
+      c,
+      Buffer.concat([
+        Buffer.from([0x92, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]),
+        Buffer.alloc(24),
+      ]),
+    );
+    const p = encodeRunConfig(1, 4096, { scoped: 0b101n, follow: 0b100n, startNs: 123456789n });
+    assert.equal(p.length, 40);
+    assert.equal(p.readBigUInt64LE(16), 5n);
+    assert.equal(p.readBigUInt64LE(24), 4n);
+    assert.equal(p.readBigUInt64LE(32), 123456789n);
   });
 
   it('sums per-CPU stats', () => {

@@ -4,10 +4,10 @@
  */
 import type { DecodeSpec, EventSpec } from '../catalog/types.js';
 
-/** sizeof(struct syscall_cfg_t): 38 bytes of fields padded to the u64 alignment. */
-export const SYSCALL_CFG_SIZE = 40;
+/** sizeof(struct syscall_cfg_t). */
+export const SYSCALL_CFG_SIZE = 48;
 /** sizeof(struct config_t) in maps.h. */
-export const RUN_CONFIG_SIZE = 16;
+export const RUN_CONFIG_SIZE = 40;
 /** sizeof(struct stats_t). */
 export const STATS_SIZE = 32;
 /** KT_MAX_ARGS, KT_MAX_SYSCALLS in wire.h. */
@@ -86,11 +86,23 @@ function checkLenArg(lenArg: number | undefined): number {
   return lenArg;
 }
 
+/** The policy fields of a syscall_cfg_t besides `selected` (src/capture/filters.ts computes them). */
+export interface SyscallPolicyConfig {
+  /** Policies with a filter_map entry for this event. */
+  readonly filtered?: bigint;
+  /** Run the scopes at exit: the syscall can change the comm, euid or mount namespace they test. */
+  readonly lateScope?: boolean;
+}
+
 /**
  * Encode `spec` as the syscall_cfg_map value: `selected` is the policy bitmap (0 = not traced). Fields
  * before `returnValue` fill the argument slots in order; unused slots are ARG_NONE.
  */
-export function encodeSyscallConfig(spec: EventSpec, selected: bigint): Buffer {
+export function encodeSyscallConfig(
+  spec: EventSpec,
+  selected: bigint,
+  policy: SyscallPolicyConfig = {},
+): Buffer {
   if (spec.syscall === undefined) {
     throw new TypeError(`encoding ${spec.name}: not a syscall event`);
   }
@@ -111,6 +123,8 @@ export function encodeSyscallConfig(spec: EventSpec, selected: bigint): Buffer {
     b.writeUInt8(slot.lenArg, 20 + i);
     b.writeUInt16LE(slot.max, 26 + i * 2);
   }
+  b.writeUInt8(policy.lateScope === true ? 1 : 0, 38);
+  b.writeBigUInt64LE(BigInt.asUintN(64, policy.filtered ?? 0n), 40);
   return b;
 }
 
@@ -148,11 +162,24 @@ export function encodeCompatNr(nr: number): Buffer {
   return b;
 }
 
-/** Encode config_map[0]: ktrail's own tgid and the wakeup fill mark in bytes. */
-export function encodeRunConfig(selfTgid: number, wakeupFill: number): Buffer {
+/** The policy fields of config_t. */
+export interface RunPolicyConfig {
+  /** Policies whose scope_map entry constrains anything. */
+  readonly scoped?: bigint;
+  /** Scoped policies with `follow`. */
+  readonly follow?: bigint;
+  /** ktrail's start, boot ns (`pid=new`: thread start >= this). */
+  readonly startNs?: bigint;
+}
+
+/** Encode config_map[0]: ktrail's own tgid, the wakeup fill mark in bytes and the policy fields. */
+export function encodeRunConfig(selfTgid: number, wakeupFill: number, policy: RunPolicyConfig = {}): Buffer {
   const b = Buffer.alloc(RUN_CONFIG_SIZE);
   b.writeUInt32LE(selfTgid, 0);
   b.writeBigUInt64LE(BigInt(wakeupFill), 8);
+  b.writeBigUInt64LE(BigInt.asUintN(64, policy.scoped ?? 0n), 16);
+  b.writeBigUInt64LE(BigInt.asUintN(64, policy.follow ?? 0n), 24);
+  b.writeBigUInt64LE(BigInt.asUintN(64, policy.startNs ?? 0n), 32);
   return b;
 }
 

@@ -2,6 +2,9 @@
  * The live capture handle. `openCapture` probes the kernel, opens build/bpf/ktrail.bpf.o, sizes the ring,
  * loads, writes the configuration maps, attaches the two syscall programs (plus the sched_process_* ones
  * when lifecycle events are selected or the process tree is on) and starts the ring poller.
+ * With a compiled KernelPlan (CaptureSpec.kernelPlan), the policy maps are filled too, and the kernel drops
+ * records no policy can match (scopes at sys_enter, argument and return-value filters at sys_exit), counting
+ * them in stats().events[id].filtered.
  * Records arrive in batches (one Buffer holding many records, each prefixed by its u32 length) through a
  * callback or an async iterator. `close()` detaches, drains the ring one last time and frees everything.
  *
@@ -14,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { EventSpec } from '../catalog/types.js';
 import { KtrailError } from '../errors.js';
 import { loadNative, type NativeAddon, type NativeBpfObject, packageRoot } from '../native/binding.js';
+import type { KernelPlan } from '../policy/compile.js';
 import {
   type EventStats,
   encodeCompatNr,
@@ -28,6 +32,7 @@ import {
   u32Key,
 } from './config.js';
 import { describeMissing, type FeatureReport, missingRequired, probeFeatures } from './features.js';
+import { type EncodedPlan, encodeKernelPlan, lateScope } from './filters.js';
 
 /** Program names in ktrail.bpf.o; `bpftool prog show` lists them under these names (cut to 15 chars). */
 export const PROGRAMS = ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'] as const;
@@ -45,8 +50,22 @@ export interface CaptureSpec {
    * selected; those arrive flagged KT_F_INTERNAL (TraceEvent.internal) and must not be printed. Default false.
    */
   readonly processTree?: boolean;
-  /** Policy bitmap written as `selected` and copied into each record's `matched` (default 1). */
+  /** Policy bitmap written as `selected` and copied into each record's `matched` (default 1; without kernelPlan). */
   readonly policies?: bigint;
+  /**
+   * The kernel half of compiled policies (CompiledPolicies.kernel). Each event's `selected` becomes its
+   * selectedMask and the scopes and filters go into the policy maps, so the kernel drops what no policy can
+   * match and each record's `matched` holds the policies the kernel kept (userspace must re-check them:
+   * the kernel runs a relaxation). Events of `events` absent from the plan get every policy, scopes only.
+   */
+  readonly kernelPlan?: KernelPlan;
+  /**
+   * Event ids whose records are wanted whenever some policy's scope matches, whatever the policies select
+   * and filter (events detection rules read); with kernelPlan only.
+   */
+  readonly scopeOnlyEvents?: readonly number[];
+  /** ktrail's start, boot ns, for `pid=new` scopes (default: the boot clock when openCapture runs). */
+  readonly startBootNs?: bigint;
   /** The BPF object (default build/bpf/ktrail.bpf.o under the package root). */
   readonly objectPath?: string;
   /** Ring buffer bytes: a power of two, at least one page (default 8 MiB). */
@@ -258,29 +277,58 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
   try {
     // Steps: size the ring, load (verifier), configure the maps, attach, poll.
     obj.setMapMaxEntries(RING_MAP, ringBytes);
+    const plan = spec.kernelPlan;
+    const scopeOnly = new Set(spec.scopeOnlyEvents ?? []);
+    const enc: EncodedPlan | undefined =
+      plan === undefined ? undefined : encodeKernelPlan(plan, spec.events, (id) => !scopeOnly.has(id));
+    // follow marks are inherited at fork and dropped at exit, so those programs run whenever a policy follows.
     const lifecycle = LIFECYCLE_EVENTS.filter(
-      (l) => spec.processTree === true || spec.events.some((e) => e.id === l.id),
+      (l) =>
+        spec.processTree === true || spec.events.some((e) => e.id === l.id) || (enc?.follow ?? 0n) !== 0n,
     );
     for (const l of LIFECYCLE_EVENTS) obj.setAutoload(l.program, lifecycle.includes(l));
     // One lifecycle scratch slot per possible CPU (indexed by CPU number; too large for a per-CPU value).
     if (lifecycle.length > 0) obj.setMapMaxEntries('lc_scratch_map', native.numPossibleCpus());
     obj.load();
-    const selected = spec.policies ?? 1n;
+    const allPolicies = plan === undefined ? 1n : (1n << BigInt(Math.max(plan.scopes.length, 1))) - 1n;
+    const selectedOf = (id: number): bigint => {
+      if (plan === undefined) return spec.policies ?? 1n;
+      const ke = plan.events.get(id);
+      return ke === undefined || scopeOnly.has(id) ? allPolicies : ke.selectedMask;
+    };
+    if (enc !== undefined) {
+      // Policy maps first: a syscall_cfg_map entry makes its syscall live.
+      for (const m of enc.scopes) obj.mapUpdate('scope_map', m.key, m.value);
+      for (const m of enc.ns) obj.mapUpdate('scope_ns_map', m.key, m.value);
+      for (const m of enc.filters) obj.mapUpdate('filter_map', m.key, m.value);
+    }
+    const wakeup = spec.wakeupBytes ?? ringBytes / 8;
+    obj.mapUpdate(
+      'config_map',
+      u32Key(0),
+      encodeRunConfig(process.pid, wakeup, {
+        scoped: enc?.scoped ?? 0n,
+        follow: enc?.follow ?? 0n,
+        startNs: spec.startBootNs ?? native.clocks().boottime,
+      }),
+    );
     for (const l of lifecycle) {
       const chosen = spec.events.some((e) => e.id === l.id);
-      const value = encodeLifecycleConfig(l.id, chosen ? selected : 0n, spec.processTree === true);
+      const value = encodeLifecycleConfig(l.id, chosen ? selectedOf(l.id) : 0n, spec.processTree === true);
       obj.mapUpdate('lifecycle_cfg_map', u32Key(l.slot), value);
     }
     for (const e of spec.events) {
       if (lifecycleSlot(e.id) !== undefined) continue;
       const sys = e.syscall!;
-      obj.mapUpdate('syscall_cfg_map', u32Key(sys.nr), encodeSyscallConfig(e, selected));
+      const cfg = encodeSyscallConfig(e, selectedOf(e.id), {
+        filtered: enc?.filtered.get(e.id) ?? 0n,
+        lateScope: enc !== undefined && enc.scoped !== 0n && lateScope(e, enc.comm),
+      });
+      obj.mapUpdate('syscall_cfg_map', u32Key(sys.nr), cfg);
       for (const c of sys.compatNrs) {
         if (c < MAX_SYSCALLS) obj.mapUpdate('compat_nr_map', u32Key(c), encodeCompatNr(sys.nr));
       }
     }
-    const wakeup = spec.wakeupBytes ?? ringBytes / 8;
-    obj.mapUpdate('config_map', u32Key(0), encodeRunConfig(process.pid, wakeup));
     // Exit first: a sys_exit without its entry record is ignored, the reverse would leak entries.
     obj.attach(PROGRAMS[1]);
     obj.attach(PROGRAMS[0]);
