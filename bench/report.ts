@@ -91,8 +91,8 @@ export function renderMarkdown(r: Results): string {
     L.push('| stage | events/s |');
     L.push('|---|---|');
     L.push(`| decode (Decoder.decodeBatch) | ${fmtSummary(p.decode)} |`);
-    L.push(`| decode + formatJson | ${fmtSummary(p.decodeFormat)} |`);
-    L.push(`| decode + formatJson + write to /dev/null | ${fmtSummary(p.decodeFormatWrite)} |`);
+    L.push(`| decode + JSON (JsonWriter) | ${fmtSummary(p.decodeFormat)} |`);
+    L.push(`| decode + JSON (JsonWriter) + write to /dev/null | ${fmtSummary(p.decodeFormatWrite)} |`);
     L.push('');
   }
 

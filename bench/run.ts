@@ -19,7 +19,7 @@ import { eventById, eventByName } from '../src/catalog/index.js';
 import { Decoder } from '../src/decode/decode.js';
 import type { TraceEvent } from '../src/decode/event.js';
 import { addonPath, loadNative } from '../src/native/binding.js';
-import { formatJson } from '../src/output/json.js';
+import { JsonWriter } from '../src/output/json.js';
 import { Audit, auditdRunning, auditStatus } from './lib/audit.js';
 import { killAllNow, parseLoad, rssKiB, run, start, stop, stopAll, tryRun } from './lib/proc.js';
 import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
@@ -307,6 +307,7 @@ async function pipelineSuite(res: Results): Promise<void> {
   for (const b of batches) perPass += decoder.decodeBatch(b, []).length;
   if (perPass === 0) throw new Error('pipeline: no events captured');
   const jsonOpts = { parseArguments: false, policyNames: [''] };
+  const lines = new JsonWriter(jsonOpts);
   const devnull = openSync('/dev/null', 'w');
   const stage = (level: 0 | 1 | 2): number => {
     const t0 = performance.now();
@@ -317,9 +318,10 @@ async function pipelineSuite(res: Results): Promise<void> {
         decoder.decodeBatch(b, events);
         n += events.length;
         if (level === 0) continue;
-        let text = '';
-        for (const ev of events) text += `${formatJson(ev, jsonOpts)}\n`;
-        if (level === 2) writeSync(devnull, Buffer.from(text));
+        // The live path (src/cli/commands/trace.ts): lines written as bytes into one buffer per batch.
+        lines.reset();
+        for (const ev of events) lines.event(ev);
+        if (level === 2) writeSync(devnull, lines.bytes());
       }
     }
     return n / ((performance.now() - t0) / 1000);

@@ -11,5 +11,5 @@ export { errnoName, renderValue, retvalErrno, valueTables } from './catalog/valu
 export { Decoder } from './decode/decode.js';
 export type { EventArg, TraceEvent } from './decode/event.js';
 export { KtrailError, NativeError } from './errors.js';
-export { formatJson } from './output/json.js';
+export { formatJson, JsonWriter } from './output/json.js';
 export { formatTableRow, TABLE_HEADER } from './output/table.js';

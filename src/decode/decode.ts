@@ -48,8 +48,11 @@ export function narrowRegister(raw: bigint, type: TraceeType): number | bigint |
   }
 }
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function toNumberIfSafe(v: bigint): number | bigint {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
 }
 
 const AF_UNIX = 1;
@@ -185,16 +188,104 @@ function emptyValue(type: TraceeType): ArgValue {
   }
 }
 
+/** Reads a 64-bit register at `off` and narrows it as narrowRegister does, without a bigint when none is needed. */
+function readRegister(dv: DataView, off: number, type: TraceeType): number | bigint | boolean {
+  const lo = dv.getUint32(off, true);
+  switch (type) {
+    case 'int32':
+      return lo | 0;
+    case 'uint32':
+      return lo;
+    case 'uint16':
+      return lo & 0xffff;
+    case 'uint8':
+      return lo & 0xff;
+    case 'bool':
+      return (lo | dv.getUint32(off + 4, true)) !== 0;
+    case 'int64':
+      return readInt64(dv, off);
+    default: {
+      const hi = dv.getUint32(off + 4, true);
+      // Below 2^53 (hi < 2^21) the value is an exact number.
+      return hi < 0x200000 ? hi * 4294967296 + lo : dv.getBigUint64(off, true);
+    }
+  }
+}
+
+/** A signed 64-bit value: a number when it is a safe integer, else a bigint (as toNumberIfSafe). */
+function readInt64(dv: DataView, off: number): number | bigint {
+  const hi = dv.getInt32(off + 4, true);
+  if (hi >= -0x200000 && hi < 0x200000) {
+    const v = hi * 4294967296 + dv.getUint32(off, true);
+    if (v >= Number.MIN_SAFE_INTEGER) return v;
+  }
+  return dv.getBigInt64(off, true);
+}
+
+/** Policy bitmaps below 256, shared rather than allocated per record. */
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
 /**
- * A stateful decoder: keeps per-kind error counts. One instance serves one capture session; it is not safe to
- * share between threads (there are none in Node; the note is for worker-thread use).
+ * What a thread's records repeat: start times, cgroup, comm and nodename, each kept with the raw words it was
+ * decoded from so that a record reuses the values (no new bigint or string) when its words are the same.
+ */
+interface ThreadValues {
+  tid: number;
+  startLo: number;
+  startHi: number;
+  threadStartTime: bigint;
+  leaderLo: number;
+  leaderHi: number;
+  leaderStartTime: bigint;
+  parentLo: number;
+  parentHi: number;
+  parentStartTime: bigint;
+  cgroupLo: number;
+  cgroupHi: number;
+  cgroupId: bigint;
+  comm0: number;
+  comm1: number;
+  comm2: number;
+  comm3: number;
+  processName: string;
+  uts0: number;
+  uts1: number;
+  uts2: number;
+  uts3: number;
+  hostName: string;
+}
+
+const THREAD_SLOTS = 4096;
+const STRING_SLOTS = 1024;
+/** Longest argument string kept in the decoder's string cache. */
+const CACHED_STRING_MAX = 96;
+
+interface CachedString {
+  readonly bytes: Uint8Array;
+  readonly text: string;
+}
+
+/** A mutable TraceEvent while the decoder builds it. */
+type Building = { -readonly [K in keyof TraceEvent]: TraceEvent[K] };
+
+/**
+ * A stateful decoder: keeps per-kind error counts, and caches what records of one thread repeat (strings,
+ * 64-bit times) so that equal values are shared between events. One instance serves one capture session; it
+ * is not safe to share between threads (there are none in Node; the note is for worker-thread use). Decoded
+ * events do not reference the batch's memory (except `[]byte` values of a Buffer batch, views as before).
  */
 export class Decoder {
   readonly errors: DecodeErrors = { short_record: 0, bad_size: 0, unknown_event: 0, bad_blob: 0 };
   readonly #opts: DecoderOptions;
+  readonly #boot: bigint;
+  readonly #threads: (ThreadValues | undefined)[] = new Array(THREAD_SLOTS).fill(undefined);
+  readonly #strings: (CachedString | undefined)[] = new Array(STRING_SLOTS).fill(undefined);
+  /** Syscall names by number (the catalog is fixed for a session). */
+  readonly #syscalls = new Map<number, string>();
 
   constructor(opts: DecoderOptions) {
     this.#opts = opts;
+    this.#boot = opts.bootToEpochNs;
   }
 
   /** Decodes a whole batch: records each prefixed by their u32 length (native/ batch format). */
@@ -208,7 +299,7 @@ export class Decoder {
         this.errors.bad_size++;
         break;
       }
-      const ev = this.decodeRecord(batch.subarray(off, off + len));
+      const ev = this.#decode(batch, dv, off, len);
       if (ev) out.push(ev);
       off += len;
     }
@@ -217,67 +308,200 @@ export class Decoder {
 
   /** Decodes one record; undefined (and a counted error) when it does not parse. */
   decodeRecord(rec: Uint8Array): TraceEvent | undefined {
-    if (rec.length < HDR.SIZE) {
+    return this.#decode(rec, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), 0, rec.length);
+  }
+
+  /** The record at [base, base + len) of `buf` (`dv` views the same bytes). */
+  #decode(buf: Uint8Array, dv: DataView, base: number, len: number): TraceEvent | undefined {
+    if (len < HDR.SIZE) {
       this.errors.short_record++;
       return undefined;
     }
-    const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
-    const size = dv.getUint32(HDR.size, true);
-    if (size > rec.length || size < HDR.SIZE) {
+    const size = dv.getUint32(base + HDR.size, true);
+    if (size > len || size < HDR.SIZE) {
       this.errors.bad_size++;
       return undefined;
     }
-    const eventId = dv.getUint32(HDR.eventId, true);
+    const eventId = dv.getUint32(base + HDR.eventId, true);
     const spec = this.#opts.eventById(eventId);
     if (!spec) {
       this.errors.unknown_event++;
       return undefined;
     }
-    const flags = dv.getUint32(HDR.flags, true);
+    const flags = dv.getUint32(base + HDR.flags, true);
     const atEntry = (flags & HdrFlag.AT_ENTRY) !== 0;
-    const args = this.#decodeArgs(spec, dv, rec, size);
+    const args = this.#decodeArgs(spec, dv, buf, base, size);
     if (!args) {
       this.errors.bad_blob++;
       return undefined;
     }
-    const nr = dv.getUint32(HDR.syscallNr, true);
-    const boot = this.#opts.bootToEpochNs;
-    const startTime = dv.getBigUint64(HDR.startTime, true);
-    const ev: TraceEvent = {
+    const t = this.#thread(buf, dv, base);
+    const nr = dv.getUint32(base + HDR.syscallNr, true);
+    const matchedLo = dv.getUint32(base + HDR.matched, true);
+    const ev: Building = {
       spec,
-      timestamp: dv.getBigUint64(HDR.ts, true) + boot,
-      threadStartTime: startTime + boot,
-      processorId: dv.getUint32(HDR.cpu, true),
-      processId: dv.getUint32(HDR.pid, true),
-      cgroupId: dv.getBigUint64(HDR.cgroupId, true),
-      threadId: dv.getUint32(HDR.tid, true),
-      parentProcessId: dv.getUint32(HDR.ppid, true),
-      hostProcessId: dv.getUint32(HDR.hostPid, true),
-      hostThreadId: dv.getUint32(HDR.hostTid, true),
-      hostParentProcessId: dv.getUint32(HDR.hostPpid, true),
-      userId: dv.getUint32(HDR.uid, true),
-      groupId: dv.getUint32(HDR.gid, true),
-      mountNamespace: dv.getUint32(HDR.mntNs, true),
-      pidNamespace: dv.getUint32(HDR.pidNs, true),
-      processName: cString(rec, HDR.comm, COMM_LEN),
+      timestamp: dv.getBigUint64(base + HDR.ts, true) + this.#boot,
+      threadStartTime: t.threadStartTime,
+      processorId: dv.getUint32(base + HDR.cpu, true),
+      processId: dv.getUint32(base + HDR.pid, true),
+      cgroupId: t.cgroupId,
+      threadId: dv.getUint32(base + HDR.tid, true),
+      parentProcessId: dv.getUint32(base + HDR.ppid, true),
+      hostProcessId: dv.getUint32(base + HDR.hostPid, true),
+      hostThreadId: t.tid,
+      hostParentProcessId: dv.getUint32(base + HDR.hostPpid, true),
+      userId: dv.getUint32(base + HDR.uid, true),
+      groupId: dv.getUint32(base + HDR.gid, true),
+      mountNamespace: dv.getUint32(base + HDR.mntNs, true),
+      pidNamespace: dv.getUint32(base + HDR.pidNs, true),
+      processName: t.processName,
       executablePath: '',
-      hostName: cString(rec, HDR.uts, UTS_LEN),
+      hostName: t.hostName,
       containerId: '',
-      returnValue: atEntry ? 0 : toNumberIfSafe(dv.getBigInt64(HDR.retval, true)),
-      syscall: nr === 0xffffffff ? '' : (this.#opts.eventById(nr)?.name ?? String(nr)),
+      returnValue: atEntry ? 0 : readInt64(dv, base + HDR.retval),
+      syscall: nr === 0xffffffff ? '' : this.#syscallName(nr),
       isCompat: (flags & HdrFlag.COMPAT) !== 0,
       atEntry,
       args,
-      seq: dv.getBigUint64(HDR.seq, true),
-      durationNs: atEntry || !spec.syscall ? undefined : dv.getBigUint64(HDR.durationNs, true),
-      matched: dv.getBigUint64(HDR.matched, true),
-      leaderStartTime: dv.getBigUint64(HDR.leaderStartTime, true) + boot,
-      parentStartTime: dv.getBigUint64(HDR.parentStartTime, true) + boot,
+      seq: dv.getBigUint64(base + HDR.seq, true),
+      durationNs: atEntry || !spec.syscall ? undefined : dv.getBigUint64(base + HDR.durationNs, true),
+      matched:
+        matchedLo < 256 && dv.getUint32(base + HDR.matched + 4, true) === 0
+          ? SMALL_BIGINTS[matchedLo]!
+          : dv.getBigUint64(base + HDR.matched, true),
+      leaderStartTime: t.leaderStartTime,
+      parentStartTime: t.parentStartTime,
     };
-    return (flags & HdrFlag.INTERNAL) !== 0 ? { ...ev, internal: true } : ev;
+    if ((flags & HdrFlag.INTERNAL) !== 0) ev.internal = true;
+    return ev;
   }
 
-  #decodeArgs(spec: EventSpec, dv: DataView, rec: Uint8Array, size: number): EventArg[] | undefined {
+  #syscallName(nr: number): string {
+    let name = this.#syscalls.get(nr);
+    if (name === undefined) {
+      name = this.#opts.eventById(nr)?.name ?? String(nr);
+      this.#syscalls.set(nr, name);
+    }
+    return name;
+  }
+
+  /** The thread's repeated values for this record, decoded again only where the record's words differ. */
+  #thread(buf: Uint8Array, dv: DataView, base: number): ThreadValues {
+    const tid = dv.getUint32(base + HDR.hostTid, true);
+    const slot = tid & (THREAD_SLOTS - 1);
+    let t = this.#threads[slot];
+    if (t === undefined || t.tid !== tid) {
+      t = {
+        tid,
+        startLo: -1,
+        startHi: -1,
+        threadStartTime: 0n,
+        leaderLo: -1,
+        leaderHi: -1,
+        leaderStartTime: 0n,
+        parentLo: -1,
+        parentHi: -1,
+        parentStartTime: 0n,
+        cgroupLo: -1,
+        cgroupHi: -1,
+        cgroupId: 0n,
+        comm0: -1,
+        comm1: -1,
+        comm2: -1,
+        comm3: -1,
+        processName: '',
+        uts0: -1,
+        uts1: -1,
+        uts2: -1,
+        uts3: -1,
+        hostName: '',
+      };
+      this.#threads[slot] = t;
+    }
+    let lo = dv.getUint32(base + HDR.startTime, true);
+    let hi = dv.getUint32(base + HDR.startTime + 4, true);
+    if (lo !== t.startLo || hi !== t.startHi) {
+      t.startLo = lo;
+      t.startHi = hi;
+      t.threadStartTime = dv.getBigUint64(base + HDR.startTime, true) + this.#boot;
+    }
+    lo = dv.getUint32(base + HDR.leaderStartTime, true);
+    hi = dv.getUint32(base + HDR.leaderStartTime + 4, true);
+    if (lo !== t.leaderLo || hi !== t.leaderHi) {
+      t.leaderLo = lo;
+      t.leaderHi = hi;
+      t.leaderStartTime = dv.getBigUint64(base + HDR.leaderStartTime, true) + this.#boot;
+    }
+    lo = dv.getUint32(base + HDR.parentStartTime, true);
+    hi = dv.getUint32(base + HDR.parentStartTime + 4, true);
+    if (lo !== t.parentLo || hi !== t.parentHi) {
+      t.parentLo = lo;
+      t.parentHi = hi;
+      t.parentStartTime = dv.getBigUint64(base + HDR.parentStartTime, true) + this.#boot;
+    }
+    lo = dv.getUint32(base + HDR.cgroupId, true);
+    hi = dv.getUint32(base + HDR.cgroupId + 4, true);
+    if (lo !== t.cgroupLo || hi !== t.cgroupHi) {
+      t.cgroupLo = lo;
+      t.cgroupHi = hi;
+      t.cgroupId = dv.getBigUint64(base + HDR.cgroupId, true);
+    }
+    const c = base + HDR.comm;
+    const c0 = dv.getUint32(c, true);
+    const c1 = dv.getUint32(c + 4, true);
+    const c2 = dv.getUint32(c + 8, true);
+    const c3 = dv.getUint32(c + 12, true);
+    if (c0 !== t.comm0 || c1 !== t.comm1 || c2 !== t.comm2 || c3 !== t.comm3) {
+      t.comm0 = c0;
+      t.comm1 = c1;
+      t.comm2 = c2;
+      t.comm3 = c3;
+      t.processName = cString(buf, c, COMM_LEN);
+    }
+    const u = base + HDR.uts;
+    const u0 = dv.getUint32(u, true);
+    const u1 = dv.getUint32(u + 4, true);
+    const u2 = dv.getUint32(u + 8, true);
+    const u3 = dv.getUint32(u + 12, true);
+    if (u0 !== t.uts0 || u1 !== t.uts1 || u2 !== t.uts2 || u3 !== t.uts3) {
+      t.uts0 = u0;
+      t.uts1 = u1;
+      t.uts2 = u2;
+      t.uts3 = u3;
+      t.hostName = cString(buf, u, UTS_LEN);
+    }
+    return t;
+  }
+
+  /** UTF-8 text of buf[start, end): short strings come from a cache keyed by their bytes. */
+  #text(buf: Uint8Array, start: number, end: number): string {
+    const n = end - start;
+    if (n === 0) return '';
+    if (n > CACHED_STRING_MAX) return utf8.decode(buf.subarray(start, end));
+    let h = n;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const slot = (h >>> 0) & (STRING_SLOTS - 1);
+    const e = this.#strings[slot];
+    if (e !== undefined && e.bytes.length === n) {
+      const b = e.bytes;
+      let i = 0;
+      while (i < n && b[i] === buf[start + i]) i++;
+      if (i === n) return e.text;
+    }
+    // A copy: the batch's memory is reused by the ring reader.
+    const bytes = new Uint8Array(buf.subarray(start, end));
+    const text = utf8.decode(bytes);
+    this.#strings[slot] = { bytes, text };
+    return text;
+  }
+
+  #decodeArgs(
+    spec: EventSpec,
+    dv: DataView,
+    buf: Uint8Array,
+    base: number,
+    size: number,
+  ): EventArg[] | undefined {
     const args: EventArg[] = [];
     let off = HDR.SIZE;
     const n = spec.syscall ? spec.fields.length - 1 : spec.fields.length; // returnValue is not an argument
@@ -286,17 +510,18 @@ export class Decoder {
     for (let i = 0; i < n; i++) {
       const field = spec.fields[i]!;
       if (field.decode.wire === 'reg' && inHeader) {
-        const raw = i < 6 ? dv.getBigUint64(HDR.args + i * 8, true) : 0n;
-        args.push({ name: field.name, type: field.type, value: narrowRegister(raw, field.type) });
+        const value =
+          i < 6 ? readRegister(dv, base + HDR.args + i * 8, field.type) : narrowRegister(0n, field.type);
+        args.push({ name: field.name, type: field.type, value });
         continue;
       }
       if (off + BLOB_HDR_SIZE > size) return undefined;
-      const len = dv.getUint16(off, true);
-      const status = dv.getUint8(off + 2);
-      const kind = dv.getUint8(off + 3);
+      const len = dv.getUint16(base + off, true);
+      const status = dv.getUint8(base + off + 2);
+      const kind = dv.getUint8(base + off + 3);
       off += BLOB_HDR_SIZE;
       if (off + len > size) return undefined;
-      const body = rec.subarray(off, off + len);
+      const start = base + off;
       off += len;
       const problem: ArgProblem | undefined =
         status === BlobStatus.NULL
@@ -312,10 +537,12 @@ export class Decoder {
       }
       const value =
         kind === ArgKind.REG
-          ? this.#decodeRegBlob(field, body)
+          ? this.#decodeRegBlob(field, dv, start, len)
           : kind === ArgKind.STR_LIST
-            ? decodeStringList(body)
-            : this.#decodeBlob(field, body);
+            ? decodeStringList(buf.subarray(start, start + len))
+            : field.decode.wire === 'str'
+              ? this.#text(buf, start, start + len)
+              : this.#decodeBlob(field, buf, start, len);
       args.push(
         problem
           ? { name: field.name, type: field.type, value, problem }
@@ -326,14 +553,17 @@ export class Decoder {
   }
 
   /** An 8-byte integer blob of a lifecycle record; boot-clock times (time.Time) become epoch ns. */
-  #decodeRegBlob(field: FieldSpec, body: Uint8Array): ArgValue {
-    if (body.length !== 8) return null;
-    const raw = new DataView(body.buffer, body.byteOffset, 8).getBigUint64(0, true);
-    if (field.type === 'time.Time') return raw === 0n ? 0 : raw + this.#opts.bootToEpochNs;
-    return narrowRegister(raw, field.type);
+  #decodeRegBlob(field: FieldSpec, dv: DataView, start: number, len: number): ArgValue {
+    if (len !== 8) return null;
+    if (field.type === 'time.Time') {
+      const raw = dv.getBigUint64(start, true);
+      return raw === 0n ? 0 : raw + this.#opts.bootToEpochNs;
+    }
+    return readRegister(dv, start, field.type);
   }
 
-  #decodeBlob(field: FieldSpec, body: Uint8Array): ArgValue {
+  #decodeBlob(field: FieldSpec, buf: Uint8Array, start: number, len: number): ArgValue {
+    const body = buf.subarray(start, start + len);
     switch (field.decode.wire) {
       case 'str':
         return utf8.decode(body);

@@ -98,6 +98,8 @@ export class ProcessTree {
   readonly #lookup: boolean;
   /** Insertion order = recency order: the first key is the least recently used. */
   readonly #map = new Map<number, ProcessInfo>();
+  /** The pid last in insertion order (-1: unknown): touching it again needs no reordering. */
+  #mru = -1;
   #lastSweep = 0;
 
   constructor(opts: ProcessTreeOptions = {}) {
@@ -167,10 +169,12 @@ export class ProcessTree {
   #put(info: ProcessInfo): void {
     this.#map.delete(info.pid);
     this.#map.set(info.pid, info);
+    this.#mru = info.pid;
     while (this.#map.size > this.#max) {
       const oldest = this.#map.keys().next().value;
       if (oldest === undefined) break;
       this.#map.delete(oldest);
+      if (oldest === this.#mru) this.#mru = -1;
     }
   }
 
@@ -185,10 +189,15 @@ export class ProcessTree {
     if (p === undefined) return undefined;
     if (p.exitedAt !== undefined && this.#now() - p.exitedAt > this.#grace) {
       this.#map.delete(pid);
+      if (pid === this.#mru) this.#mru = -1;
       return undefined;
     }
-    this.#map.delete(pid);
-    this.#map.set(pid, p);
+    // Re-inserting moves it last; the most recent entry is already there (a storm from one process).
+    if (pid !== this.#mru) {
+      this.#map.delete(pid);
+      this.#map.set(pid, p);
+      this.#mru = pid;
+    }
     return p;
   }
 
@@ -197,7 +206,10 @@ export class ProcessTree {
     const now = this.#now();
     this.#lastSweep = now;
     for (const [pid, p] of this.#map) {
-      if (p.exitedAt !== undefined && now - p.exitedAt > this.#grace) this.#map.delete(pid);
+      if (p.exitedAt !== undefined && now - p.exitedAt > this.#grace) {
+        this.#map.delete(pid);
+        if (pid === this.#mru) this.#mru = -1;
+      }
     }
   }
 

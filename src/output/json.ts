@@ -2,7 +2,14 @@
  * The classic Tracee JSON event (COMPAT.md 2): one object per line, keys in Tracee's fixed order, then ktrail's
  * additive keys (`seq`, `durationNs`, `errno`). Written by hand rather than with JSON.stringify so that the key
  * order is fixed and 64-bit values (epoch ns, cgroup ids) stay exact.
+ *
+ * The live path writes bytes, not strings: JsonWriter appends lines to one reusable buffer per batch. Most of a
+ * line is the same for every event of a thread (ids, namespaces, names, entity ids) or of an event type (id,
+ * name, argument names), so those runs are rendered once, kept as bytes and copied; the cache is checked against
+ * every field it was rendered from, so a changed field re-renders and the bytes never differ from a fresh render.
  */
+
+import type { EventSpec } from '../catalog/types.js';
 import { renderMode, renderValue, retvalErrno, valueTables } from '../catalog/values/index.js';
 import type { ArgValue, EventArg, TraceEvent } from '../decode/event.js';
 import { entityId } from './entity-id.js';
@@ -50,25 +57,401 @@ export function parsedArg(ev: TraceEvent, arg: EventArg, index: number): string 
   return t === undefined ? undefined : renderValue(t, arg.value);
 }
 
-function argJson(ev: TraceEvent, arg: EventArg, index: number, parse: boolean): string {
-  const parsed = parse ? parsedArg(ev, arg, index) : undefined;
-  const type = parsed === undefined ? arg.type : 'string';
-  const value = parsed === undefined ? jsonValue(arg.value) : JSON.stringify(parsed);
-  let s = `{"name":${JSON.stringify(arg.name)},"type":${JSON.stringify(type)},"value":${value}`;
-  if (arg.problem !== undefined) s += `,"problem":${JSON.stringify(arg.problem)}`;
-  return `${s}}`;
-}
-
 export function matchedPolicyNames(matched: bigint, names: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < names.length; i++) if ((matched >> BigInt(i)) & 1n) out.push(names[i]!);
   return out;
 }
 
-/** One classic JSON line (without the newline). */
-export function formatJson(ev: TraceEvent, opts: JsonOptions): string {
+const encoder = new TextEncoder();
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const NS_PER_S = 1_000_000_000n;
+
+const OPEN = encoder.encode('{"timestamp":');
+const SEQ = encoder.encode('],"seq":');
+const DURATION = encoder.encode(',"durationNs":');
+const ERRNO = encoder.encode(',"errno":');
+const ANCESTORS = encoder.encode(',"ancestors":');
+const NULL = encoder.encode('null');
+const TRUE = encoder.encode('true');
+const FALSE = encoder.encode('false');
+const PROBLEM = encoder.encode(',"problem":');
+/** "00".."99" as ASCII bytes, two per number. */
+const PAIRS = encoder.encode(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
+
+/** Everything of a line that depends only on the thread and its process, rendered once per thread. */
+interface ThreadRun {
+  readonly hostThreadId: number;
+  readonly threadStartTime: bigint;
+  readonly processId: number;
+  readonly cgroupId: bigint;
+  readonly threadId: number;
+  readonly parentProcessId: number;
+  readonly hostProcessId: number;
+  readonly hostParentProcessId: number;
+  readonly userId: number;
+  readonly mountNamespace: number;
+  readonly pidNamespace: number;
+  readonly processName: string;
+  readonly executablePath: string;
+  readonly hostName: string;
+  readonly containerId: string;
+  readonly leaderStartTime: bigint | undefined;
+  readonly parentStartTime: bigint | undefined;
+  /** `,"threadStartTime":N,"processorId":` */
+  readonly head: Uint8Array;
+  /** `,"processId":N,...,"kubernetes":{},"eventId":"` */
+  readonly context: string;
+  /** `T,"processEntityId":P,"parentEntityId":PP,"args":[` */
+  readonly ids: string;
+  // The last event type seen on this thread, with the runs rendered for it.
+  spec: EventSpec | undefined;
+  matched: bigint;
+  argsNum: number;
+  syscall: string;
+  isCompat: boolean;
+  /** context + `ID","eventName":...,"argsNum":N,"returnValue":` */
+  mid: Uint8Array;
+  /** `,"syscall":...,"threadEntityId":` + ids */
+  tail: Uint8Array;
+}
+
+/** The constant start of one argument (`{"name":..,"type":..,"value":`, with a leading comma after the first). */
+interface ArgPrefix {
+  readonly name: string;
+  readonly type: string;
+  readonly bytes: Uint8Array;
+}
+
+const THREAD_SLOTS = 4096;
+
+/**
+ * Appends classic JSON lines (each ending in '\n') to one growable buffer, for one sink write per batch.
+ * Byte-identical to formatJson. Not safe to share between threads; the bytes from `bytes()` are valid until
+ * the next append or reset.
+ */
+export class JsonWriter {
+  readonly #opts: JsonOptions;
+  #buf: Buffer;
+  #len = 0;
+  readonly #threads: (ThreadRun | undefined)[] = new Array(THREAD_SLOTS).fill(undefined);
+  readonly #args = new Map<EventSpec, ArgPrefix[]>();
+  readonly #matched = new Map<bigint, string>();
+  // Epoch-ns timestamps: the seconds of the last one, rendered, so that only the nanoseconds are computed.
+  #secBase = -1n;
+  #secDigits: Uint8Array = new Uint8Array(0);
+
+  constructor(opts: JsonOptions, initialBytes = 1 << 16) {
+    this.#opts = opts;
+    this.#buf = Buffer.allocUnsafe(Math.max(256, initialBytes));
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /** The lines written since the last reset (a view into the writer's buffer). */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  /** The lines written since the last reset, as text. */
+  text(): string {
+    return this.#buf.toString('utf8', 0, this.#len);
+  }
+
+  /** Starts a new batch; previously returned views become invalid. */
+  reset(): void {
+    this.#len = 0;
+  }
+
+  /** Appends `line` (already JSON, e.g. a finding) and a newline. */
+  line(line: string): void {
+    this.#ensure(line.length * 3 + 1);
+    this.#len += this.#buf.write(line, this.#len);
+    this.#buf[this.#len++] = 10;
+  }
+
+  /** Appends one classic JSON event line and a newline. */
+  event(ev: TraceEvent): void {
+    this.#ensure(512);
+    const t = this.#thread(ev);
+    this.#copy(OPEN);
+    this.#epochNs(ev.timestamp);
+    this.#copy(t.head);
+    this.#uint(ev.processorId);
+    this.#copy(t.mid);
+    this.#num(ev.returnValue);
+    this.#copy(t.tail);
+    const args = ev.args;
+    if (args.length > 0) this.#writeArgs(ev);
+    this.#copy(SEQ);
+    this.#big(ev.seq);
+    if (ev.durationNs !== undefined) {
+      this.#copy(DURATION);
+      this.#big(ev.durationNs);
+    }
+    if (this.#opts.parseArguments && ev.spec.syscall && !ev.atEntry) {
+      const errno = retvalErrno(ev.returnValue, ev.spec.name);
+      if (errno !== undefined) {
+        this.#copy(ERRNO);
+        this.#string(errno);
+      }
+    }
+    const ancestors = this.#opts.ancestors?.(ev);
+    if (ancestors !== undefined) {
+      this.#copy(ANCESTORS);
+      this.#raw(ancestors);
+    }
+    this.#ensure(2);
+    this.#buf[this.#len++] = 125; // }
+    this.#buf[this.#len++] = 10;
+  }
+
+  #ensure(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#len + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
+  }
+
+  #copy(b: Uint8Array): void {
+    const n = b.length;
+    this.#ensure(n);
+    const buf = this.#buf;
+    let o = this.#len;
+    if (n < 64) for (let i = 0; i < n; i++) buf[o++] = b[i]!;
+    else {
+      buf.set(b, o);
+      o += n;
+    }
+    this.#len = o;
+  }
+
+  /** Text known to be JSON already (numbers, escaped strings). */
+  #raw(s: string): void {
+    this.#ensure(s.length * 3);
+    this.#len += this.#buf.write(s, this.#len);
+  }
+
+  /** A non-negative integer below 2^53. */
+  #uint(v: number): void {
+    this.#ensure(20);
+    const buf = this.#buf;
+    if (v < 10) {
+      buf[this.#len++] = 48 + v;
+      return;
+    }
+    let digits = 2;
+    for (let p = 100; p <= v; p *= 10) digits++;
+    let o = this.#len + digits;
+    this.#len = o;
+    while (v >= 100) {
+      const q = Math.floor(v / 100);
+      const r = (v - q * 100) * 2;
+      buf[--o] = PAIRS[r + 1]!;
+      buf[--o] = PAIRS[r]!;
+      v = q;
+    }
+    if (v >= 10) {
+      buf[--o] = PAIRS[v * 2 + 1]!;
+      buf[--o] = PAIRS[v * 2]!;
+    } else buf[--o] = 48 + v;
+  }
+
+  /** A number or bigint as JSON.stringify/String write it (non-finite numbers are null). */
+  #num(v: number | bigint): void {
+    if (typeof v === 'bigint') {
+      this.#big(v);
+      return;
+    }
+    if (Number.isInteger(v) && v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER) {
+      if (v < 0) {
+        this.#ensure(1);
+        this.#buf[this.#len++] = 45; // -
+        this.#uint(-v);
+      } else this.#uint(v === 0 ? 0 : v); // -0 prints as 0
+      return;
+    }
+    if (!Number.isFinite(v)) this.#copy(NULL);
+    else this.#raw(String(v));
+  }
+
+  #big(v: bigint): void {
+    if (v >= 0n && v <= MAX_SAFE) this.#uint(Number(v));
+    else this.#raw(v.toString());
+  }
+
+  /** An epoch-ns bigint: the seconds come from the previous timestamp when they are the same. */
+  #epochNs(v: bigint): void {
+    if (v <= MAX_SAFE) {
+      this.#big(v);
+      return;
+    }
+    let ns = v - this.#secBase;
+    if (ns < 0n || ns >= NS_PER_S) {
+      const sec = v / NS_PER_S;
+      this.#secBase = sec * NS_PER_S;
+      this.#secDigits = encoder.encode(sec.toString());
+      ns = v - this.#secBase;
+    }
+    this.#copy(this.#secDigits);
+    this.#ensure(9);
+    const buf = this.#buf;
+    let n = Number(ns);
+    let o = this.#len + 9;
+    this.#len = o;
+    for (let i = 0; i < 4; i++) {
+      const q = Math.floor(n / 100);
+      const r = (n - q * 100) * 2;
+      buf[--o] = PAIRS[r + 1]!;
+      buf[--o] = PAIRS[r]!;
+      n = q;
+    }
+    buf[--o] = 48 + n;
+  }
+
+  /** A JSON string: printable ASCII is copied, anything else goes through JSON.stringify. */
+  #string(s: string): void {
+    const n = s.length;
+    this.#ensure(n + 2);
+    const buf = this.#buf;
+    let o = this.#len;
+    buf[o++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c >= 0x80 || c === 34 || c === 92) {
+        this.#raw(JSON.stringify(s));
+        return;
+      }
+      buf[o++] = c;
+    }
+    buf[o++] = 34;
+    this.#len = o;
+  }
+
+  #value(v: ArgValue): void {
+    switch (typeof v) {
+      case 'number':
+      case 'bigint':
+        this.#num(v);
+        return;
+      case 'string':
+        this.#string(v);
+        return;
+      case 'boolean':
+        this.#copy(v ? TRUE : FALSE);
+        return;
+    }
+    if (v === null) this.#copy(NULL);
+    else this.#raw(jsonValue(v));
+  }
+
+  #writeArgs(ev: TraceEvent): void {
+    const args = ev.args;
+    let prefixes = this.#args.get(ev.spec);
+    if (prefixes === undefined) {
+      prefixes = [];
+      this.#args.set(ev.spec, prefixes);
+    }
+    const parse = this.#opts.parseArguments;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      const parsed = parse ? parsedArg(ev, a, i) : undefined;
+      const type = parsed === undefined ? a.type : 'string';
+      let p = prefixes[i];
+      if (p === undefined || p.name !== a.name || p.type !== type) {
+        p = {
+          name: a.name,
+          type,
+          bytes: encoder.encode(
+            `${i > 0 ? ',' : ''}{"name":${JSON.stringify(a.name)},"type":${JSON.stringify(type)},"value":`,
+          ),
+        };
+        // Keep the common (unparsed) form cached; a parsed variant is rendered each time it differs.
+        if (prefixes[i] === undefined || parsed === undefined) prefixes[i] = p;
+      }
+      this.#copy(p.bytes);
+      if (parsed === undefined) this.#value(a.value);
+      else this.#string(parsed);
+      if (a.problem !== undefined) {
+        this.#copy(PROBLEM);
+        this.#string(a.problem);
+      }
+      this.#ensure(1);
+      this.#buf[this.#len++] = 125; // }
+    }
+  }
+
+  /** The thread's cached runs, re-rendered when any field they came from differs. */
+  #thread(ev: TraceEvent): ThreadRun {
+    const slot = ev.hostThreadId & (THREAD_SLOTS - 1);
+    let t = this.#threads[slot];
+    if (
+      t === undefined ||
+      t.hostThreadId !== ev.hostThreadId ||
+      t.threadStartTime !== ev.threadStartTime ||
+      t.processId !== ev.processId ||
+      t.cgroupId !== ev.cgroupId ||
+      t.threadId !== ev.threadId ||
+      t.parentProcessId !== ev.parentProcessId ||
+      t.hostProcessId !== ev.hostProcessId ||
+      t.hostParentProcessId !== ev.hostParentProcessId ||
+      t.userId !== ev.userId ||
+      t.mountNamespace !== ev.mountNamespace ||
+      t.pidNamespace !== ev.pidNamespace ||
+      t.processName !== ev.processName ||
+      t.executablePath !== ev.executablePath ||
+      t.hostName !== ev.hostName ||
+      t.containerId !== ev.containerId ||
+      t.leaderStartTime !== ev.leaderStartTime ||
+      t.parentStartTime !== ev.parentStartTime
+    ) {
+      t = renderThread(ev);
+      this.#threads[slot] = t;
+    }
+    if (
+      t.spec !== ev.spec ||
+      t.matched !== ev.matched ||
+      t.argsNum !== ev.args.length ||
+      t.syscall !== ev.syscall ||
+      t.isCompat !== ev.isCompat
+    ) {
+      const q = JSON.stringify;
+      const matched = this.#matchedJson(ev.matched);
+      t.spec = ev.spec;
+      t.matched = ev.matched;
+      t.argsNum = ev.args.length;
+      t.syscall = ev.syscall;
+      t.isCompat = ev.isCompat;
+      t.mid = encoder.encode(
+        `${t.context}${ev.spec.id}","eventName":${q(ev.spec.name)},${matched}"argsNum":${ev.args.length},"returnValue":`,
+      );
+      t.tail = encoder.encode(
+        `,"syscall":${q(ev.syscall)},"stackAddresses":null,"contextFlags":{"containerStarted":false,` +
+          `"isCompat":${ev.isCompat}},"threadEntityId":${t.ids}`,
+      );
+    }
+    return t;
+  }
+
+  /** `"matchedPolicies":[...],` or '' when no policy matched. */
+  #matchedJson(matched: bigint): string {
+    let s = this.#matched.get(matched);
+    if (s === undefined) {
+      const names = matchedPolicyNames(matched, this.#opts.policyNames);
+      s = names.length > 0 ? `"matchedPolicies":[${names.map((m) => JSON.stringify(m)).join(',')}],` : '';
+      if (this.#matched.size < 1024) this.#matched.set(matched, s);
+    }
+    return s;
+  }
+}
+
+function renderThread(ev: TraceEvent): ThreadRun {
   const q = JSON.stringify;
-  const matched = matchedPolicyNames(ev.matched, opts.policyNames);
   const tid = entityId(ev.hostThreadId, ev.threadStartTime);
   // Process and parent ids hash the leader's and the parent leader's start times (event_hdr_t); records
   // without them (old fixtures) fall back to the thread for a leader and 0 otherwise.
@@ -79,26 +462,54 @@ export function formatJson(ev: TraceEvent, opts: JsonOptions): string {
         ? tid
         : 0;
   const ppid = ev.parentStartTime !== undefined ? entityId(ev.hostParentProcessId, ev.parentStartTime) : 0;
-  const args = ev.args.map((a, i) => argJson(ev, a, i, opts.parseArguments)).join(',');
-  let s =
-    `{"timestamp":${ev.timestamp},"threadStartTime":${ev.threadStartTime},"processorId":${ev.processorId},` +
-    `"processId":${ev.processId},"cgroupId":${ev.cgroupId},"threadId":${ev.threadId},` +
-    `"parentProcessId":${ev.parentProcessId},"hostProcessId":${ev.hostProcessId},"hostThreadId":${ev.hostThreadId},` +
-    `"hostParentProcessId":${ev.hostParentProcessId},"userId":${ev.userId},"mountNamespace":${ev.mountNamespace},` +
-    `"pidNamespace":${ev.pidNamespace},"processName":${q(ev.processName)},"executable":{"path":${q(ev.executablePath)}},` +
-    `"hostName":${q(ev.hostName)},"containerId":${q(ev.containerId)},"container":${ev.containerId ? `{"id":${q(ev.containerId)}}` : '{}'},` +
-    `"kubernetes":{},"eventId":"${ev.spec.id}","eventName":${q(ev.spec.name)},`;
-  if (matched.length > 0) s += `"matchedPolicies":[${matched.map((m) => q(m)).join(',')}],`;
-  s +=
-    `"argsNum":${ev.args.length},"returnValue":${ev.returnValue},"syscall":${q(ev.syscall)},"stackAddresses":null,` +
-    `"contextFlags":{"containerStarted":false,"isCompat":${ev.isCompat}},"threadEntityId":${tid},` +
-    `"processEntityId":${pid},"parentEntityId":${ppid},"args":[${args}],"seq":${ev.seq}`;
-  if (ev.durationNs !== undefined) s += `,"durationNs":${ev.durationNs}`;
-  if (opts.parseArguments && ev.spec.syscall && !ev.atEntry) {
-    const errno = retvalErrno(ev.returnValue, ev.spec.name);
-    if (errno !== undefined) s += `,"errno":${q(errno)}`;
+  return {
+    hostThreadId: ev.hostThreadId,
+    threadStartTime: ev.threadStartTime,
+    processId: ev.processId,
+    cgroupId: ev.cgroupId,
+    threadId: ev.threadId,
+    parentProcessId: ev.parentProcessId,
+    hostProcessId: ev.hostProcessId,
+    hostParentProcessId: ev.hostParentProcessId,
+    userId: ev.userId,
+    mountNamespace: ev.mountNamespace,
+    pidNamespace: ev.pidNamespace,
+    processName: ev.processName,
+    executablePath: ev.executablePath,
+    hostName: ev.hostName,
+    containerId: ev.containerId,
+    leaderStartTime: ev.leaderStartTime,
+    parentStartTime: ev.parentStartTime,
+    head: encoder.encode(`,"threadStartTime":${ev.threadStartTime},"processorId":`),
+    context:
+      `,"processId":${ev.processId},"cgroupId":${ev.cgroupId},"threadId":${ev.threadId},` +
+      `"parentProcessId":${ev.parentProcessId},"hostProcessId":${ev.hostProcessId},"hostThreadId":${ev.hostThreadId},` +
+      `"hostParentProcessId":${ev.hostParentProcessId},"userId":${ev.userId},"mountNamespace":${ev.mountNamespace},` +
+      `"pidNamespace":${ev.pidNamespace},"processName":${q(ev.processName)},"executable":{"path":${q(ev.executablePath)}},` +
+      `"hostName":${q(ev.hostName)},"containerId":${q(ev.containerId)},"container":${ev.containerId ? `{"id":${q(ev.containerId)}}` : '{}'},` +
+      `"kubernetes":{},"eventId":"`,
+    ids: `${tid},"processEntityId":${pid},"parentEntityId":${ppid},"args":[`,
+    spec: undefined,
+    matched: 0n,
+    argsNum: -1,
+    syscall: '',
+    isCompat: false,
+    mid: new Uint8Array(0),
+    tail: new Uint8Array(0),
+  };
+}
+
+const writers = new WeakMap<JsonOptions, JsonWriter>();
+
+/** One classic JSON line (without the newline). */
+export function formatJson(ev: TraceEvent, opts: JsonOptions): string {
+  let w = writers.get(opts);
+  if (w === undefined) {
+    w = new JsonWriter(opts, 4096);
+    writers.set(opts, w);
   }
-  const ancestors = opts.ancestors?.(ev);
-  if (ancestors !== undefined) s += `,"ancestors":${ancestors}`;
-  return `${s}}`;
+  w.reset();
+  w.event(ev);
+  const text = w.text();
+  return text.slice(0, text.length - 1);
 }

@@ -1,12 +1,14 @@
 /**
  * Where printed events go. Files are created mode 0600 (and an existing regular file is set to 0600), never through a
- * symbolic link, since ktrail runs as root. Writes are batched: one write per decoded batch.
+ * symbolic link, since ktrail runs as root. Writes are batched: one write per decoded batch, of
+ * bytes the JSON writer produced (src/output/json.ts JsonWriter) or of text.
  */
 import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { KtrailError } from '../errors.js';
 
 export interface Sink {
-  write(text: string): void;
+  /** Writes all of `data` (text is UTF-8 encoded); bytes are not kept after the call returns. */
+  write(data: string | Uint8Array): void;
   close(): void;
 }
 
@@ -32,8 +34,8 @@ export function openFileSink(path: string): Sink {
     });
   }
   return {
-    write(text) {
-      const buf = Buffer.from(text);
+    write(data) {
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off);
     },
@@ -47,9 +49,9 @@ export function openFileSink(path: string): Sink {
 export function stdoutSink(): Sink {
   let broken = false;
   return {
-    write(text) {
+    write(data) {
       if (broken) return;
-      const buf = Buffer.from(text);
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
       let off = 0;
       try {
         while (off < buf.length) {

@@ -22,7 +22,7 @@ import type { TraceEvent } from '../../decode/event.js';
 import { createEnricher } from '../../enrich/index.js';
 import { KtrailError } from '../../errors.js';
 import { loadNative } from '../../native/binding.js';
-import { formatJson } from '../../output/json.js';
+import { JsonWriter } from '../../output/json.js';
 import { planOutput } from '../../output/plan.js';
 import { openFileSink, type Sink, stdoutSink } from '../../output/sink.js';
 import { formatTableRow, TABLE_HEADER } from '../../output/table.js';
@@ -315,8 +315,10 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
     policyNames,
     ...(plan.ancestry > 0 ? { ancestors: (ev: TraceEvent) => enricher.ancestryJson(ev, plan.ancestry) } : {}),
   };
+  const jsonLines = new JsonWriter(json);
   const write = (batch: Buffer) => {
     decoded.length = 0;
+    jsonLines.reset();
     decoder.decodeBatch(batch, decoded);
     const shown: TraceEvent[] = [];
     const found: Finding[] = [];
@@ -340,23 +342,25 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
       if (ruleIds.has(ev.spec.id)) {
         const scoped = matchScopes(compiled, ev, ctx);
         if (scoped === 0n) continue;
-        for (const f of engine.dispatch(ev)) {
-          f.event.matched = scoped;
-          found.push(f);
-        }
+        // A finding gets its own copy: the trigger may be printed too, with its own matchedPolicies.
+        for (const f of engine.dispatch(ev)) found.push({ ...f, event: { ...f.event, matched: scoped } });
       }
     }
     totals.events += shown.length;
     findings += found.length;
     for (const s of sinks) {
-      let text = '';
       if (s.format === 'json') {
-        for (const ev of shown) text += `${formatJson(ev, json)}\n`;
-        for (const f of found) text += `${formatFindingJson(f, json)}\n`;
-      } else {
-        for (const ev of shown) text += `${formatTableRow(ev, plan.parseArguments)}\n`;
-        for (const f of found) text += `${formatFindingRow(f, plan.parseArguments)}\n`;
+        // Bytes straight into one reused buffer; every JSON sink gets the same bytes.
+        if (jsonLines.length === 0) {
+          for (const ev of shown) jsonLines.event(ev);
+          for (const f of found) jsonLines.line(formatFindingJson(f, json));
+        }
+        if (jsonLines.length > 0) s.sink.write(jsonLines.bytes());
+        continue;
       }
+      let text = '';
+      for (const ev of shown) text += `${formatTableRow(ev, plan.parseArguments)}\n`;
+      for (const f of found) text += `${formatFindingRow(f, plan.parseArguments)}\n`;
       if (text) s.sink.write(text);
     }
   };
@@ -364,6 +368,12 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
   try {
     cap = await openCapture({
       events: traced,
+      // The kernel drops what no policy can match; rules read their events whenever a scope matches.
+      kernelPlan: compiled.kernel,
+      scopeOnlyEvents: [...ruleIds],
+      startBootNs: clocks.boottime,
+      // The process tree (executable paths, ancestry, follow, prev_comm) lives on lifecycle records.
+      processTree: true,
       ringBytes,
       onBatch: write,
       onError: (e) => io.err(`ktrail: ${e.message}`),
@@ -402,6 +412,8 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
 
   // 5. Stop: take the counters while the maps exist, drain, summarise.
   reportLoss(true);
+  let kernelFiltered = 0n;
+  for (const s of cap.stats().events.values()) kernelFiltered += s.filtered;
   await cap.close();
   enricher.close();
   closeSinks();
@@ -411,6 +423,7 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
   io.err(
     `ktrail: ${signal}: ${totals.events} events, ${lostTotal} lost` +
       (totals.lost.size > 0 ? ` (${[...totals.lost].map(([n, v]) => `${n} ${v}`).join(', ')})` : '') +
+      (kernelFiltered > 0n ? `, ${kernelFiltered} filtered in the kernel` : '') +
       (filtered > 0 ? `, ${filtered} filtered out in userspace` : '') +
       (findings > 0 ? `, ${findings} findings` : '') +
       (decodeErrors > 0 ? `, ${decodeErrors} undecodable records` : ''),
