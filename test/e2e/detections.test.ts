@@ -18,6 +18,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmdirSync,
   rmSync,
   writeFileSync,
@@ -221,6 +222,7 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
     writeFileSync(join(dir, 'secrets', 'kubernetes.io', 'serviceaccount', 'token'), 'not-a-token');
     mkdirSync(join(dir, 'mnt'));
     for (const name of ['crontab', 'update-rc.d']) copyFileSync('/bin/true', join(dir, name));
+    copyFileSync('/bin/bash', join(dir, 'nginx'));
     const cgroupRoot = findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
     if (cgroupRoot !== undefined) {
       cgroupDir = join(cgroupRoot, `docker-${CONTAINER_ID}.scope`);
@@ -298,6 +300,8 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
         pid['updateRcd'] = (await runAsync(join(dir, 'update-rc.d'), [])).pid;
         await record('crontabFile', trig('nsopen', 'tmpfs', '/etc', '/etc/crontab', 'w'));
         pid['crontabRun'] = (await runAsync(join(dir, 'crontab'), [])).pid;
+        // A process named nginx whose child execs a shell (bash forks for the first of two commands).
+        pid['webServer'] = (await runAsync(join(dir, 'nginx'), ['-c', '/bin/sh -c true; true'])).pid;
         await record('sudoers', trig('nsopen', 'tmpfs', '/etc', '/etc/sudoers', 'w'));
         // A container-only rule's file opened on the host: no finding.
         await record('hostNotify', trig('open', join(dir, 'notify_on_release'), 'w'));
@@ -703,6 +707,24 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
       assert.deepEqual(dataOf(got[0]!), [str('pathname', join(dir, 'crontab'))]);
       assert.equal(detectedFrom(got[0]!).name, 'sched_process_exec');
     });
+    it('TRC-1016 illegitimate_shell: a shell started by a process named nginx (prev_comm from the tree)', () => {
+      const got = findings.filter(
+        (f) => props(f)['signatureID'] === 'TRC-1016' && f['hostParentProcessId'] === pid['webServer'],
+      );
+      assert.equal(
+        got.length,
+        1,
+        JSON.stringify(findings.filter((f) => props(f)['signatureID'] === 'TRC-1016')),
+      );
+      assert.equal(got[0]!['eventName'], 'illegitimate_shell');
+      assert.equal(props(got[0]!)['Severity'], 2);
+      assert.deepEqual(dataOf(got[0]!), [
+        str('prev_comm', 'nginx'),
+        str('pathname', realpathSync('/bin/sh')),
+      ]);
+      assert.equal(detectedFrom(got[0]!).name, 'sched_process_exec');
+    });
+
     it('TRC-1028 sudoers_modification: /etc/sudoers opened for writing (private mount namespace)', () => {
       fileFinding(pid['sudoers'], 'TRC-1028', 'sudoers_modification', 2, '/etc/sudoers', O_WRONLY);
     });
