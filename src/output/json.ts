@@ -26,7 +26,11 @@ export interface JsonOptions {
   readonly ancestors?: (ev: TraceEvent) => string | undefined;
 }
 
-function jsonValue(v: ArgValue): string {
+/** Any value an argument or a finding's data can hold: arg values, and objects and arrays of them. */
+export type JsonLike = ArgValue | { readonly [key: string]: JsonLike } | readonly JsonLike[];
+
+/** JSON text of a value the way the classic event prints it (bigints exact, bytes as base64 like Go). */
+export function jsonValue(v: JsonLike): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'number':
@@ -40,10 +44,10 @@ function jsonValue(v: ArgValue): string {
   }
   if (v instanceof Uint8Array)
     return JSON.stringify(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
-  if (Array.isArray(v)) return `[${v.map((x) => jsonValue(x as ArgValue)).join(',')}]`;
+  if (Array.isArray(v)) return `[${v.map((x) => jsonValue(x as JsonLike)).join(',')}]`;
   const parts: string[] = [];
-  for (const [k, x] of Object.entries(v as Record<string, string>))
-    parts.push(`${JSON.stringify(k)}:${JSON.stringify(x)}`);
+  for (const [k, x] of Object.entries(v as Record<string, JsonLike>))
+    parts.push(`${JSON.stringify(k)}:${jsonValue(x)}`);
   return `{${parts.join(',')}}`;
 }
 

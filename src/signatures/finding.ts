@@ -14,7 +14,7 @@
  */
 import type { EventSpec } from '../catalog/types.js';
 import type { ArgValue, TraceEvent } from '../decode/event.js';
-import { formatJson, type JsonOptions } from '../output/json.js';
+import { formatJson, type JsonOptions, jsonValue } from '../output/json.js';
 import { formatTableRow } from '../output/table.js';
 import type { Finding, FindingArg, FindingValue, RuleDefinition } from './types.js';
 
@@ -101,26 +101,6 @@ export function findingToEvent(f: Finding): FindingEvent {
   };
 }
 
-function jsonOf(v: FindingValue): string {
-  if (v === null) return 'null';
-  switch (typeof v) {
-    case 'number':
-      return Number.isFinite(v) ? String(v) : 'null';
-    case 'bigint':
-      return v.toString();
-    case 'string':
-      return JSON.stringify(v);
-    case 'boolean':
-      return v ? 'true' : 'false';
-  }
-  if (v instanceof Uint8Array) return JSON.stringify(Buffer.from(v).toString('base64'));
-  if (Array.isArray(v)) return `[${v.map((x) => jsonOf(x as FindingValue)).join(',')}]`;
-  const parts = Object.entries(v as Record<string, FindingValue>).map(
-    ([k, x]) => `${JSON.stringify(k)}:${jsonOf(x)}`,
-  );
-  return `{${parts.join(',')}}`;
-}
-
 /** The args array of a classic JSON line (`[...]`), cut out of the writer's output so it is rendered once. */
 function argsJsonOf(line: string): string {
   const start = line.indexOf(',"args":[');
@@ -148,7 +128,8 @@ export function formatFindingJson(f: Finding, opts: JsonOptions): string {
   const t = f.event;
   const head = formatJson({ ...t, spec: findingSpec(f.rule, f.eventId), args: [] }, opts);
   const data = f.data.map(
-    (a) => `{"name":${JSON.stringify(a.name)},"type":${JSON.stringify(a.type)},"value":${jsonOf(a.value)}}`,
+    (a) =>
+      `{"name":${JSON.stringify(a.name)},"type":${JSON.stringify(a.type)},"value":${jsonValue(a.value)}}`,
   );
   if (t.args.length > 0) {
     const triggerArgs = argsJsonOf(formatJson(t, opts));
