@@ -38,7 +38,7 @@ test('a recorded rmmod -f record decodes to exact values and golden JSON', () =>
   const lines =
     `${formatJson(ev, { parseArguments: false, policyNames: [''] })}\n` +
     `${formatJson(ev, { parseArguments: true, policyNames: [''] })}\n`;
-  const golden = resolve(dir, 'delete_module-rmmod.json');
+  const golden = resolve(dir, 'delete_module-rmmod.jsonl');
   if (process.env['KTRAIL_UPDATE_GOLDEN'] === '1') writeFileSync(golden, lines);
   assert.equal(lines, readFileSync(golden, 'utf8'));
   assert.equal(decoder.errors.short_record + decoder.errors.bad_size + decoder.errors.bad_blob, 0);
