@@ -106,6 +106,55 @@ __noinline int kt_lc_walk(struct lc_scratch_t *s, __u64 dentry, __u64 vfsmnt)
 	return KT_PATH_WALK;
 }
 
+/* State of one path copy, shared with the bpf_loop callback below. */
+struct kt_path_ctx {
+	__u32 off;    /* where the blob header is in lc scratch payload */
+	__u32 steps;  /* dentry slots filled by kt_lc_walk */
+	__u32 used;   /* bytes of the path written so far */
+	__u8 status;
+};
+
+/*
+ * One bpf_loop step of kt_lc_put_path: append "/name" for walk slot steps-1-i. A callback is verified once,
+ * where an open-coded loop made the verifier walk every iteration (about a second for the exec program).
+ * The scratch slot is looked up again here (the same CPU's slot: programs do not migrate while they run).
+ */
+static long kt_path_name_cb(__u32 i, struct kt_path_ctx *c)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct lc_scratch_t *s = bpf_map_lookup_elem(&lc_scratch_map, &cpu);
+	if (!s || i >= c->steps)
+		return 1;
+	__u64 d = s->dents[(c->steps - 1 - i) & (KT_PATH_DENTS - 1)];
+	if (!d)
+		return 0;
+	__u32 used = c->used;
+	__u32 base = c->off + sizeof(struct blob_hdr_t);
+	if (used > KT_PATH_MAX - 2 || base > KT_LC_PAYLOAD_MAX) {
+		c->status = BLOB_TRUNCATED;
+		return 1;
+	}
+	const unsigned char *name = BPF_CORE_READ((struct dentry *)d, d_name.name);
+	s->payload[base + used] = '/';
+	used++;
+	__u32 room = KT_PATH_MAX - used;
+	if (room > KT_PATH_MAX)
+		return 1;
+	long r = bpf_probe_read_kernel_str(s->payload + base + used, room, name);
+	if (r <= 0) {
+		c->status = BLOB_TRUNCATED;
+		c->used = used;
+		return 1;
+	}
+	used += r - 1;
+	c->used = used;
+	if ((__u32)r == room) {
+		c->status = BLOB_TRUNCATED;
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Append the path of (dentry, vfsmount) as an ARG_STR blob (kt_lc_walk, then the names root first). Deleted
  * files keep their last name (no " (deleted)" suffix); a path that does not fit KT_PATH_MAX bytes or
@@ -113,59 +162,34 @@ __noinline int kt_lc_walk(struct lc_scratch_t *s, __u64 dentry, __u64 vfsmnt)
  */
 __noinline int kt_lc_put_path(struct lc_scratch_t *s, __u32 off, __u64 dentry, __u64 vfsmnt)
 {
-	__u8 status = BLOB_OK;
-	__u32 used = 0;
+	struct kt_path_ctx c = {.off = off, .status = BLOB_OK};
 
 	if (!s || off > KT_LC_PAYLOAD_MAX)
 		return off;
 	struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
 	__u8 *data = s->payload + off + sizeof(*bh);
 	if (!dentry || !vfsmnt) {
-		status = BLOB_NULL;
+		c.status = BLOB_NULL;
 		goto out;
 	}
 	int w = kt_lc_walk(s, dentry, vfsmnt);
-	__u32 steps = w & 0xffff;
+	c.steps = w & 0xffff;
 	if (!(w >> 16))
-		status = BLOB_TRUNCATED;
-	if (steps > KT_PATH_WALK)
-		steps = KT_PATH_WALK;
-	for (int i = 0; i < KT_PATH_WALK; i++) {
-		if (i >= steps)
-			break;
-		__u64 c = s->dents[(steps - 1 - i) & (KT_PATH_DENTS - 1)];
-		if (!c)
-			continue;
-		if (used > KT_PATH_MAX - 2) {
-			status = BLOB_TRUNCATED;
-			break;
-		}
-		const unsigned char *name = BPF_CORE_READ((struct dentry *)c, d_name.name);
-		data[used] = '/';
-		used++;
-		__u32 room = KT_PATH_MAX - used;
-		if (room > KT_PATH_MAX)
-			break;
-		long r = bpf_probe_read_kernel_str(data + used, room, name);
-		if (r <= 0) {
-			status = BLOB_TRUNCATED;
-			break;
-		}
-		used += r - 1;
-		if ((__u32)r == room) {
-			status = BLOB_TRUNCATED;
-			break;
-		}
-	}
-	if (used == 0) { /* the root itself */
+		c.status = BLOB_TRUNCATED;
+	if (c.steps > KT_PATH_WALK)
+		c.steps = KT_PATH_WALK;
+	bpf_loop(KT_PATH_WALK, kt_path_name_cb, &c, 0);
+	if (c.used == 0) { /* the root itself */
 		data[0] = '/';
-		used = 1;
+		c.used = 1;
 	}
 out:
-	bh->len = used;
-	bh->status = status;
+	if (c.used > KT_PATH_MAX)
+		c.used = KT_PATH_MAX;
+	bh->len = c.used;
+	bh->status = c.status;
 	bh->kind = ARG_STR;
-	return off + sizeof(*bh) + used;
+	return off + sizeof(*bh) + c.used;
 }
 
 /*
