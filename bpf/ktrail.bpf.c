@@ -53,9 +53,9 @@ static __always_inline void kt_read_args(struct pt_regs *uregs, bool compat, __u
 }
 
 /*
- * Number the record whose header is `h` (inside `rec`, `size` bytes in all), copy it into events_map and
- * count it for `event_id`. The number is taken before the copy, so a failed copy leaves a gap; it is
- * counted as lost.
+ * Number the record whose header is `h` (inside `rec`, `size` bytes in all; h->flags already set), copy it
+ * into events_map and count it for `event_id`. The number is taken before the copy, so a failed copy leaves
+ * a gap; it is counted as lost. Internal records get seq 0.
  */
 static __always_inline void kt_output(void *rec, struct event_hdr_t *h, __u32 size, __u32 event_id)
 {
@@ -65,7 +65,10 @@ static __always_inline void kt_output(void *rec, struct event_hdr_t *h, __u32 si
 	long err;
 
 	h->size = size;
-	seqp = bpf_map_lookup_elem(&seq_map, &zero);
+	/* Records only the process tree reads are never printed: they take no number, so that every gap in
+	 * the printed sequence is a loss (or a userspace filter drop, counted apart). Their losses are counted
+	 * per event below like any other. */
+	seqp = (h->flags & KT_F_INTERNAL) ? NULL : bpf_map_lookup_elem(&seq_map, &zero);
 	h->seq = seqp ? __sync_fetch_and_add(seqp, 1) + 1 : 0;
 
 	conf = bpf_map_lookup_elem(&config_map, &zero);
