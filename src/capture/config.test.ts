@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import {
   argSlot,
@@ -10,27 +11,8 @@ import {
   sumStats,
 } from './config.js';
 
-const deleteModule: EventSpec = {
-  id: 176,
-  name: 'delete_module',
-  version: '1.0.0',
-  kind: 'syscall',
-  description: 'unload a kernel module',
-  sets: ['syscalls', 'system', 'system_module'],
-  fields: [
-    {
-      name: 'name',
-      cType: 'const char *',
-      type: 'string',
-      decode: { wire: 'str', max: 64 },
-      tags: ['U', 'TOCTOU'],
-    },
-    { name: 'flags', cType: 'unsigned int', type: 'int32', decode: { wire: 'reg' }, tags: ['K'] },
-    { name: 'returnValue', cType: 'long', type: 'int64', decode: { wire: 'reg' }, tags: ['K'] },
-  ],
-  probes: [],
-  syscall: { nr: 176, compatNrs: [129], emit: 'exit' },
-};
+// The catalog's own definition: these tests encode and decode what the tracer really uses.
+const deleteModule: EventSpec = eventByName('delete_module')!;
 
 describe('encodeSyscallConfig', () => {
   it('encodes delete_module byte for byte', () => {
