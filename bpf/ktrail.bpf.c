@@ -8,7 +8,8 @@
  * Three BTF tracepoint programs emit the process lifecycle (sched_process_fork/exec/exit) when the user
  * selected those events or the process tree needs them (lifecycle_cfg_map; KT_F_INTERNAL when only the tree
  * does). Userspace attaches only the programs it needs.
- * Configuration comes from maps filled by userspace after load (maps.h); the object knows no event.
+ * Run-wide settings are read-only data written before load (kt_settings); the per-event configuration comes
+ * from maps filled by userspace after load (maps.h). The object knows no event.
  * Policies (common/filters.h): sys_enter keeps the policies whose scope the task matches and drops the
  * syscall when none is left; sys_exit applies the per-(event, policy) argument and return-value filters.
  * Each record's header carries the policies the kernel kept (`matched`); userspace re-checks them.
@@ -60,8 +61,7 @@ static __always_inline void kt_read_args(struct pt_regs *uregs, bool compat, __u
 static __always_inline void kt_output(void *rec, struct event_hdr_t *h, __u32 size, __u32 event_id)
 {
 	struct stats_t *st;
-	__u64 *seqp, fill = 0, wake;
-	struct config_t *conf;
+	__u64 *seqp, wake;
 	long err;
 
 	h->size = size;
@@ -71,12 +71,10 @@ static __always_inline void kt_output(void *rec, struct event_hdr_t *h, __u32 si
 	seqp = (h->flags & KT_F_INTERNAL) ? NULL : bpf_map_lookup_elem(&seq_map, &zero);
 	h->seq = seqp ? __sync_fetch_and_add(seqp, 1) + 1 : 0;
 
-	conf = bpf_map_lookup_elem(&config_map, &zero);
-	if (conf)
-		fill = conf->wakeup_fill;
 	/* Wake the consumer only once a batch is waiting; it also polls on a short timeout. */
-	wake = bpf_ringbuf_query(&events_map, BPF_RB_AVAIL_DATA) + size >= fill ? BPF_RB_FORCE_WAKEUP
-										 : BPF_RB_NO_WAKEUP;
+	wake = bpf_ringbuf_query(&events_map, BPF_RB_AVAIL_DATA) + size >= kt_settings.wakeup_fill
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
 	err = bpf_ringbuf_output(&events_map, rec, size, wake);
 
 	st = bpf_map_lookup_elem(&stats_map, &event_id);
@@ -132,8 +130,7 @@ int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
-	if (conf && conf->self_tgid == (__u32)(pid_tgid >> 32))
+	if (kt_settings.self_tgid == (__u32)(pid_tgid >> 32))
 		return 0;
 
 	__u32 tid = (__u32)pid_tgid;
@@ -141,11 +138,11 @@ int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u64 matched = cfg->selected;
 	e.flags = compat ? KT_F_COMPAT : 0;
 	/* Scopes: a syscall that can change what they test (execve, setuid, ...) is scoped at exit instead. */
-	if (conf && ((matched & conf->scoped) || conf->follow)) {
+	if ((matched & cfg->scoped) || cfg->follow) {
 		if (cfg->late_scope && cfg->emit != EMIT_ENTRY)
 			e.flags |= KT_E_LATE_SCOPE;
 		else
-			matched = kt_scopes(matched, conf);
+			matched = kt_scopes(matched, cfg->scoped, cfg->follow);
 		if (!matched) {
 			kt_count_filtered(cfg->event_id);
 			return 0;
@@ -207,11 +204,8 @@ int raw_tp__syscalls__sys_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	__s64 retval = (__s64)ctx->args[1];
 	__u64 matched = e.matched;
-	if (e.flags & KT_E_LATE_SCOPE) {
-		struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
-		if (conf)
-			matched = kt_scopes(matched, conf);
-	}
+	if (e.flags & KT_E_LATE_SCOPE)
+		matched = kt_scopes(matched, cfg->scoped, cfg->follow);
 	if (matched & cfg->filtered)
 		matched = kt_filters_num(cfg, &e, retval, 0, matched);
 	if (!matched) {
@@ -257,12 +251,11 @@ static __always_inline struct lc_scratch_t *kt_lc_begin(__u32 slot, struct lifec
 	struct lifecycle_cfg_t *cfg = bpf_map_lookup_elem(&lifecycle_cfg_map, &slot);
 	if (!cfg || (!cfg->selected && !cfg->internal))
 		return NULL;
-	struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
-	if (conf && conf->self_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
+	if (kt_settings.self_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
 		return NULL;
 	__u64 m = cfg->selected;
-	if (m && conf && (m & conf->scoped)) {
-		m = kt_scopes(m, conf);
+	if (m && (m & cfg->scoped)) {
+		m = kt_scopes(m, cfg->scoped, cfg->follow);
 		if (!m) {
 			kt_count_filtered(cfg->event_id);
 			if (!cfg->internal)
@@ -307,12 +300,13 @@ static __always_inline void kt_lc_submit(struct lc_scratch_t *s, const struct li
  */
 static __always_inline void kt_follow_fork(struct task_struct *child)
 {
-	struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
-	if (!conf || !conf->follow)
+	__u32 slot = KT_LC_FORK;
+	struct lifecycle_cfg_t *cfg = bpf_map_lookup_elem(&lifecycle_cfg_map, &slot);
+	if (!cfg || !cfg->follow)
 		return;
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return; /* a thread shares its process's marks */
-	__u64 bits = kt_scopes(conf->follow, conf);
+	__u64 bits = kt_scopes(cfg->follow, cfg->scoped, cfg->follow);
 	if (bits) {
 		__u32 ctgid = BPF_CORE_READ(child, tgid);
 		bpf_map_update_elem(&follow_map, &ctgid, &bits, BPF_ANY);
@@ -322,9 +316,10 @@ static __always_inline void kt_follow_fork(struct task_struct *child)
 /* follow at exec: the new image may match a follow scope (its comm and credentials are already set). */
 static __always_inline void kt_follow_exec(void)
 {
-	struct config_t *conf = bpf_map_lookup_elem(&config_map, &zero);
-	if (conf && conf->follow)
-		kt_scopes(conf->follow, conf);
+	__u32 slot = KT_LC_EXEC;
+	struct lifecycle_cfg_t *cfg = bpf_map_lookup_elem(&lifecycle_cfg_map, &slot);
+	if (cfg && cfg->follow)
+		kt_scopes(cfg->follow, cfg->scoped, cfg->follow);
 }
 
 /* sched_process_fork: fields as catalog 714 (parent, child, parent process, leader: 4 x 5 ids). */
@@ -432,6 +427,43 @@ int BPF_PROG(tp_btf__sched__sched_process_exit, struct task_struct *p)
 		bpf_map_delete_elem(&follow_map, &tgid);
 	}
 	return 0;
+}
+
+/*
+ * Every type of the userspace ABI, as the parameter of a function nothing calls: it puts each enum and struct
+ * below into the object's BTF, from which scripts/gen-abi.ts generates src/abi/abi.gen.ts (#defines and types
+ * only used through pointers would not reach the BTF). Costs a few bytes of .text; never loaded.
+ */
+struct kt_abi {
+	enum kt_wire_limit wire_limit;
+	enum kt_map_limit map_limit;
+	enum kt_policy_limit policy_limit;
+	enum arg_kind arg_kind;
+	enum emit_mode emit_mode;
+	enum kt_hdr_flag hdr_flag;
+	enum lifecycle_slot lifecycle_slot;
+	enum blob_status blob_status;
+	enum kt_scope_flag scope_flag;
+	enum kt_cmp_op cmp_op;
+	enum kt_cmp_type cmp_type;
+	enum kt_cmp_target cmp_target;
+	enum kt_filter_flag filter_flag;
+	enum kt_str_kind str_kind;
+	struct event_hdr_t event_hdr;
+	struct blob_hdr_t blob_hdr;
+	struct syscall_cfg_t syscall_cfg;
+	struct lifecycle_cfg_t lifecycle_cfg;
+	struct stats_t stats;
+	struct kt_settings_t settings;
+	struct scope_t scope;
+	struct scope_ns_key_t scope_ns_key;
+	struct filter_key_t filter_key;
+	struct filter_t filter;
+};
+
+__attribute__((used)) static int kt_abi_anchor(struct kt_abi *abi)
+{
+	return abi != 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

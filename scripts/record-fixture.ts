@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { event_hdr_t } from '../src/abi/abi.gen.js';
 import { openCapture } from '../src/capture/session.js';
 import { eventByName } from '../src/catalog/index.js';
 import { packageRoot } from '../src/native/binding.js';
@@ -29,8 +30,7 @@ const cap = await openCapture({
 const child = spawnSync('rmmod', ['-f', 'fixture_mod']);
 await sleep(300);
 await cap.close();
-// event_hdr_t.host_pid is at byte 116 (src/decode/wire.ts HDR.hostPid).
-const mine = records.filter((r) => r.readUInt32LE(116) === child.pid);
+const mine = records.filter((r) => r.readUInt32LE(event_hdr_t.host_pid) === child.pid);
 if (mine.length !== 1)
   throw new Error(`expected one record from rmmod (pid ${child.pid}), got ${mine.length}`);
 const out = resolve(packageRoot(), 'test', 'fixtures', 'records', 'delete_module-rmmod.bin');

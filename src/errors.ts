@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'BPF_VERIFIER_REJECTED'
   | 'BPF_ATTACH_FAILED'
   | 'NATIVE_MISSING'
+  | 'ABI_MISMATCH'
   | 'LIBBPF'
   | 'IO'
   | 'DECODE';

@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
 /*
- * maps.h: every map of ktrail.bpf.c, one purpose line each, plus the kernel-only structs they hold.
- * Userspace (src/capture/session.ts) fills the configuration maps after load and before attach.
+ * maps.h: every map of ktrail.bpf.c, one purpose line each, plus the kernel-only structs they hold and the
+ * run-wide settings (read-only data). Userspace (src/capture/session.ts) writes the settings before load and
+ * fills the configuration maps after load and before attach. Enum members reach src/abi/abi.gen.ts (wire.h).
  */
 #ifndef KTRAIL_MAPS_H
 #define KTRAIL_MAPS_H
 
 #include "wire.h"
 
-#define KT_MAX_EVENT_IDS 1024   /* stats_map entries: event ids stay below this */
-#define KT_MAX_THREADS 16384    /* threads that can be inside a traced syscall at once */
-#define KT_MAX_PENDING 1024     /* threads inside an EMIT_ENTRY_EXIT syscall (execve) at once */
-
-/* Per-kind byte bounds the kernel enforces whatever the configuration says. */
-#define KT_STR_MAX 4096         /* STR and STR_ARR (whole array) */
-#define KT_STR_ARR_PTRS 32      /* STR_ARR: pointers read at most */
-#define KT_SOCKADDR_MAX 128
-#define KT_BUF_MAX 256          /* BUF, STRUCT, INT_PTR */
+enum kt_map_limit {
+	KT_MAX_EVENT_IDS = 1024, /* stats_map entries: event ids stay below this */
+	KT_MAX_THREADS = 16384,  /* threads that can be inside a traced syscall at once */
+	KT_MAX_PENDING = 1024,   /* threads inside an EMIT_ENTRY_EXIT syscall (execve) at once */
+	/* Per-kind byte bounds the kernel enforces whatever the configuration says. */
+	KT_STR_MAX = 4096,       /* STR and STR_ARR (whole array) */
+	KT_STR_ARR_PTRS = 32,    /* STR_ARR: pointers read at most */
+	KT_SOCKADDR_MAX = 128,
+	KT_BUF_MAX = 256,        /* BUF, STRUCT, INT_PTR */
+};
 
 /* One blob can take its header, a u32 count and KT_STR_MAX bytes plus the NUL a string read leaves. */
 #define KT_BLOB_SPAN (sizeof(struct blob_hdr_t) + 4 + KT_STR_MAX + 8)
@@ -36,33 +38,42 @@
 /* Worst exec record: six 4 KiB strings plus the fixed-size blobs of 18 fields. */
 #define KT_LC_PAYLOAD_MAX (6 * KT_BLOB_SPAN + 24 * (sizeof(struct blob_hdr_t) + 8))
 
-/* config_t: value of config_map[0]; written once by userspace after load. */
-struct config_t {
+/*
+ * kt_settings_t: the run's settings, the whole of the .rodata.settings section (kt_settings in ktrail.bpf.c).
+ * Userspace writes them before load and they never change, so the verifier sees them as constants.
+ */
+struct kt_settings_t {
+	__u64 wakeup_fill;  /* force a consumer wakeup once this many bytes wait in events_map */
+	__u64 start_ns;     /* ktrail's start, boot ns: `pid=new` means thread start >= this */
 	__u32 self_tgid;    /* ktrail's own process: never traced */
 	__u32 pad;
-	__u64 wakeup_fill;  /* force a consumer wakeup once this many bytes wait in events_map */
-	__u64 scoped;       /* policies whose scope_map entry constrains anything; 0 = all global, no scope work */
-	__u64 follow;       /* policies with `follow` (follow_map bits) */
-	__u64 start_ns;     /* ktrail's start, boot ns: `pid=new` means thread start >= this */
 };
 
-#define KT_MAX_POLICIES 64      /* one bit per policy in every bitmap */
-#define KT_SCOPE_COMMS 8        /* comm names per policy scope */
-#define KT_FILTER_STR_MAX 64    /* bytes of a string match */
-#define KT_FILTER_CMPS 3        /* numeric compares per (event, policy): 2 on arguments + 1 on the return value */
-#define KT_FOLLOW_DEPTH 16      /* ancestors walked for `follow` marks before giving up (and matching) */
-#define KT_MAX_FOLLOW 65536     /* processes holding follow marks at once */
-#define KT_MAX_SCOPE_NS 1024    /* (policy, namespace) pairs in scope_ns_map */
+/* kt_settings: the run's settings; `const volatile` so that userspace can set them before load only. */
+const volatile struct kt_settings_t kt_settings SEC(".rodata.settings") = {};
+
+enum kt_policy_limit {
+	KT_MAX_POLICIES = 64,    /* one bit per policy in every bitmap */
+	KT_SCOPE_COMMS = 8,      /* comm names per policy scope */
+	KT_FILTER_STR_MAX = 64,  /* bytes of a string match */
+	KT_FILTER_CMPS = 3,      /* numeric compares per (event, policy): 2 on arguments + 1 on the return value */
+	KT_FOLLOW_DEPTH = 16,    /* ancestors walked for `follow` marks before giving up (and matching) */
+	KT_MAX_FOLLOW = 65536,   /* processes holding follow marks at once */
+	KT_MAX_SCOPE_NS = 1024,  /* (policy, namespace) pairs in scope_ns_map */
+	KT_MAX_FILTERS = 4096,   /* (event, policy) pairs in filter_map */
+};
 
 /* scope_t flags: which constraints of a policy's scope the kernel checks (all must hold). */
-#define KT_SC_UID 0x1       /* uid_min <= euid <= uid_max */
-#define KT_SC_PID 0x2       /* pid_min <= host tgid <= pid_max */
-#define KT_SC_COMM 0x4      /* comm is one of comm[0..ncomm) */
-#define KT_SC_MNTNS 0x8     /* (policy, 0, mnt ns inode) is in scope_ns_map */
-#define KT_SC_PIDNS 0x10    /* (policy, 1, pid ns inode) is in scope_ns_map */
-#define KT_SC_NEW_PID 0x20  /* thread start >= config_t.start_ns */
-#define KT_SC_FOLLOW 0x40   /* descendants of a matching process match too (follow_map) */
-#define KT_SC_NEVER 0x80    /* an empty range: no process matches */
+enum kt_scope_flag {
+	KT_SC_UID = 0x1,      /* uid_min <= euid <= uid_max */
+	KT_SC_PID = 0x2,      /* pid_min <= host tgid <= pid_max */
+	KT_SC_COMM = 0x4,     /* comm is one of comm[0..ncomm) */
+	KT_SC_MNTNS = 0x8,    /* (policy, 0, mnt ns inode) is in scope_ns_map */
+	KT_SC_PIDNS = 0x10,   /* (policy, 1, pid ns inode) is in scope_ns_map */
+	KT_SC_NEW_PID = 0x20, /* thread start >= kt_settings_t.start_ns */
+	KT_SC_FOLLOW = 0x40,  /* descendants of a matching process match too (follow_map) */
+	KT_SC_NEVER = 0x80,   /* an empty range: no process matches */
+};
 
 /* scope_t: value of scope_map[policy]; the policy's scope as the kernel checks it (a relaxation). */
 struct scope_t {
@@ -91,7 +102,9 @@ enum kt_cmp_op { KT_OP_EQ = 0, KT_OP_NE = 1, KT_OP_LT = 2, KT_OP_GT = 3, KT_OP_L
 enum kt_cmp_type {
 	KT_T_U64 = 0, KT_T_S64 = 1, KT_T_U32 = 2, KT_T_S32 = 3, KT_T_U16 = 4, KT_T_U8 = 5, KT_T_BOOL = 6,
 };
-#define KT_CMP_RETVAL 0xff  /* filter_cmp_t.target: the return value (never holds for records emitted at entry) */
+enum kt_cmp_target {
+	KT_CMP_RETVAL = 0xff, /* filter_cmp_t.target: the return value (never holds for records emitted at entry) */
+};
 
 /* filter_cmp_t: one numeric compare; signed types compare as s64, the others as u64. */
 struct filter_cmp_t {
@@ -102,10 +115,16 @@ struct filter_cmp_t {
 	__u8 pad[5];
 };
 
-#define KT_FL_STR 0x1       /* the string match is on */
-#define KT_FL_CMP(i) (0x2 << (i)) /* compare i is on */
-#define KT_STR_EXACT 0
-#define KT_STR_PREFIX 1
+/* filter_t.flags bits and string match kinds. */
+enum kt_filter_flag {
+	KT_FL_STR = 0x1,  /* the string match is on */
+	KT_FL_CMP0 = 0x2, /* compare 0 is on; compare i is KT_FL_CMP0 << i (KT_FL_CMP) */
+};
+#define KT_FL_CMP(i) (KT_FL_CMP0 << (i))
+enum kt_str_kind {
+	KT_STR_EXACT = 0,
+	KT_STR_PREFIX = 1,
+};
 
 /* filter_t: value of filter_map[{event, policy}]; every enabled part must hold for the policy to stay. */
 struct filter_t {
@@ -166,14 +185,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } compat_nr_map SEC(".maps");
-
-/* config_map: run-wide settings (struct config_t). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config_t);
-} config_map SEC(".maps");
 
 /* seq_map: the run's sequence counter; the next record takes value + 1. */
 struct {
@@ -236,7 +247,7 @@ struct {
 	__type(value, struct lc_scratch_t);
 } lc_scratch_map SEC(".maps");
 
-/* scope_map: per policy index, its scope (struct scope_t); read only for policies in config_t.scoped. */
+/* scope_map: per policy index, its scope (struct scope_t); read only for policies in the cfg's `scoped`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, KT_MAX_POLICIES);
@@ -255,7 +266,7 @@ struct {
 /* filter_map: per (event id, policy), the argument and return-value filters run in the kernel. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, KT_MAX_FILTERS);
 	__type(key, struct filter_key_t);
 	__type(value, struct filter_t);
 } filter_map SEC(".maps");

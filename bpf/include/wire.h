@@ -2,17 +2,24 @@
 /*
  * wire.h: every struct that crosses between the kernel and userspace.
  *
- * The TypeScript decoder (src/decode/) reads these layouts; test/wire-layout checks the offsets against the
- * BTF of the built object, so a change here that is not mirrored there fails a test.
+ * Userspace never copies these layouts by hand: scripts/gen-abi.ts reads the BTF of the built object and writes
+ * src/abi/abi.gen.ts (struct sizes and offsets, enum values, map sizes), which every TypeScript module imports.
+ * `npm run gen:check` fails when this file or maps.h changed and abi.gen.ts was not regenerated.
+ * Constants userspace needs are enum members, not #defines, so that they reach the BTF (ktrail.bpf.c anchors
+ * every ABI type with kt_abi_anchor).
  * All integers are little-endian host order; records are not padded between the header and the payload.
  */
 #ifndef KTRAIL_WIRE_H
 #define KTRAIL_WIRE_H
 
-#define KT_COMM_LEN 16
-#define KT_UTS_LEN 16
-#define KT_MAX_ARGS 6
-#define KT_MAX_SYSCALLS 512 /* x86_64 numbers are below this */
+/* Sizes of the record and of the per-syscall configuration. */
+enum kt_wire_limit {
+	KT_COMM_LEN = 16,
+	KT_UTS_LEN = 16,
+	KT_MAX_ARGS = 6,
+	KT_MAX_SYSCALLS = 512, /* x86_64 numbers are below this */
+	KT_NO_LEN_ARG = 0xff,  /* syscall_cfg_t.len_arg: the argument has no length argument */
+};
 
 /* Per-argument wire kinds (src/catalog/types.ts DecodeSpec.wire). */
 enum arg_kind {
@@ -40,28 +47,32 @@ enum emit_mode {
  */
 struct syscall_cfg_t {
 	__u64 selected;            /* bitmap of policies that select this event; 0 = not traced */
+	__u64 filtered;            /* bitmap of policies with in-kernel filters on this event (filter_map) */
+	__u64 scoped;              /* policies whose scope_map entry constrains anything (the same in every entry) */
+	__u64 follow;              /* scoped policies with `follow` (the same in every entry) */
 	__u32 event_id;            /* catalog id (== nr for syscalls) */
 	__u8 emit;                 /* enum emit_mode */
 	__u8 nargs;                /* fields before returnValue */
 	__u8 kind[KT_MAX_ARGS];    /* enum arg_kind per argument register */
-	__u8 len_arg[KT_MAX_ARGS]; /* for BUF/SOCKADDR: index of the length argument, 0xff = none */
+	__u8 len_arg[KT_MAX_ARGS]; /* for BUF/SOCKADDR: index of the length argument, KT_NO_LEN_ARG = none */
 	__u16 max[KT_MAX_ARGS];    /* byte bound for STR/STR_ARR/BUF, size for STRUCT/INT_PTR */
 	__u8 late_scope;           /* 1 = the syscall can change what scopes test (comm, uid, mntns): scope at exit */
-	__u8 pad;
-	__u64 filtered;            /* bitmap of policies with in-kernel filters on this event (filter_map) */
+	__u8 pad[7];
 };
 
-/* Header flags. */
-#define KT_F_COMPAT 0x1       /* 32-bit syscall (isCompat) */
-#define KT_F_AT_ENTRY 0x2     /* emitted at entry: no return value, no duration */
-#define KT_F_CONTAINER 0x4    /* reserved: task runs in a started container */
-#define KT_F_INTERNAL 0x8     /* emitted only for ktrail's process tree: not selected, never printed */
+/* event_hdr_t.flags bits. */
+enum kt_hdr_flag {
+	KT_F_COMPAT = 0x1,    /* 32-bit syscall (isCompat) */
+	KT_F_AT_ENTRY = 0x2,  /* emitted at entry: no return value, no duration */
+	KT_F_CONTAINER = 0x4, /* reserved: task runs in a started container */
+	KT_F_INTERNAL = 0x8,  /* emitted only for ktrail's process tree: not selected, never printed */
+};
 
 /* Lifecycle slots: index of lifecycle_cfg_map (maps.h). */
 enum lifecycle_slot {
-	KT_LC_FORK = 0, /* sched_process_fork (714) */
-	KT_LC_EXEC = 1, /* sched_process_exec (715) */
-	KT_LC_EXIT = 2, /* sched_process_exit (716) */
+	KT_LC_FORK = 0, /* sched_process_fork */
+	KT_LC_EXEC = 1, /* sched_process_exec */
+	KT_LC_EXIT = 2, /* sched_process_exit */
 	KT_LC_COUNT = 3,
 };
 
@@ -73,6 +84,8 @@ enum lifecycle_slot {
  */
 struct lifecycle_cfg_t {
 	__u64 selected;  /* bitmap of policies that select this event; 0 = not selected; scopes apply */
+	__u64 scoped;    /* as syscall_cfg_t.scoped */
+	__u64 follow;    /* as syscall_cfg_t.follow; fork reads it to pass follow marks on */
 	__u32 event_id;  /* catalog id */
 	__u32 internal;  /* 1 = emit for the process tree even when not selected */
 };

@@ -47,6 +47,7 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                      {
                          InstanceMethod<&BpfObject::SetMapMaxEntries>("setMapMaxEntries"),
                          InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
+                         InstanceMethod<&BpfObject::SetInitialValue>("setInitialValue"),
                          InstanceMethod<&BpfObject::Load>("load"),
                          InstanceMethod<&BpfObject::MapInfo>("mapInfo"),
                          InstanceMethod<&BpfObject::MapUpdate>("mapUpdate"),
@@ -131,6 +132,16 @@ Napi::Value BpfObject::SetAutoload(const Napi::CallbackInfo& info) {
   bool on = info.Length() > 1 && info[1].ToBoolean().Value();
   int err = bpf_program__set_autoload(FindProgram(env, name), on);
   if (err < 0) throw MakeError(env, kLibbpf, DescribeErrno("setting autoload of " + name, -err), -err);
+  return env.Undefined();
+}
+
+Napi::Value BpfObject::SetInitialValue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "map name");
+  auto data = BufferArg(info, 1, "initial value");
+  if (loaded_) throw MakeError(env, kLibbpf, "setting the data of " + name + ": the object is already loaded", EBUSY);
+  int err = bpf_map__set_initial_value(FindMap(env, name), data.Data(), data.Length());
+  if (err < 0) throw MakeError(env, kLibbpf, DescribeErrno("setting the data of " + name, -err), -err);
   return env.Undefined();
 }
 

@@ -1,8 +1,8 @@
 // object.h: BpfObject, the JS handle of one libbpf bpf_object and everything attached from it.
 //
-// Lifecycle: new BpfObject(path) opens (parses) the ELF; sizes and autoload are set before load(); maps are
-// written and programs attached after it. close() detaches every link, stops the ring poller and frees the
-// object; it is idempotent and also runs at environment cleanup (process exit). All methods run on the JS
+// Lifecycle: new BpfObject(path) opens (parses) the ELF; sizes, autoload and read-only data are set before
+// load(); maps are written and programs attached after it. close() detaches every link, stops the ring poller
+// and frees the object; it is idempotent and also runs at environment cleanup (process exit). All methods run on the JS
 // thread; only the ring poller has a thread of its own.
 #pragma once
 
@@ -28,6 +28,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
  private:
   Napi::Value SetMapMaxEntries(const Napi::CallbackInfo& info);
   Napi::Value SetAutoload(const Napi::CallbackInfo& info);
+  // Replaces the initial bytes of a data section map (.rodata.*) before load; the size must match.
+  Napi::Value SetInitialValue(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value MapInfo(const Napi::CallbackInfo& info);
   Napi::Value MapUpdate(const Napi::CallbackInfo& info);

@@ -1,83 +1,73 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { kt_settings_t, lifecycle_cfg_t, syscall_cfg_t } from '../abi/abi.gen.js';
 import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import {
   argSlot,
   encodeCompatNr,
-  encodeRunConfig,
+  encodeLifecycleConfig,
+  encodeSettings,
   encodeSyscallConfig,
-  SYSCALL_CFG_SIZE,
   sumStats,
 } from './config.js';
 
 // The catalog's own definition: these tests encode and decode what the tracer really uses.
 const deleteModule: EventSpec = eventByName('delete_module')!;
 
+/** A syscall_cfg_t read back field by field with the generated offsets. */
+function readSyscallConfig(b: Buffer) {
+  const o = syscall_cfg_t;
+  return {
+    selected: b.readBigUInt64LE(o.selected),
+    filtered: b.readBigUInt64LE(o.filtered),
+    scoped: b.readBigUInt64LE(o.scoped),
+    follow: b.readBigUInt64LE(o.follow),
+    eventId: b.readUInt32LE(o.event_id),
+    emit: b[o.emit],
+    nargs: b[o.nargs],
+    kind: [...b.subarray(o.kind, o.kind + 6)],
+    lenArg: [...b.subarray(o.len_arg, o.len_arg + 6)],
+    max: [0, 1, 2, 3, 4, 5].map((i) => b.readUInt16LE(o.max + 2 * i)),
+    lateScope: b[o.late_scope],
+  };
+}
+
 describe('encodeSyscallConfig', () => {
-  it('encodes delete_module byte for byte', () => {
+  it('encodes delete_module: every field at its generated offset, nothing else set', () => {
     const b = encodeSyscallConfig(deleteModule, 1n);
-    assert.equal(b.length, SYSCALL_CFG_SIZE);
-    // prettier-ignore
-    const expected = Buffer.from([
-      1,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0, // selected
-      176,
-      0,
-      0,
-      0, // event_id
-      0, // emit = EMIT_EXIT
-      2, // nargs
-      2,
-      1,
-      0,
-      0,
-      0,
-      0, // kind: STR, REG, NONE...
-      0xff,
-      0xff,
-      0xff,
-      0xff,
-      0xff,
-      0xff, // len_arg
-      64,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0, // max[0] = 64
-      0, // late_scope
-      0, // pad
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0, // filtered
-    ]);
-    assert.deepEqual(b, expected);
+    assert.equal(b.length, syscall_cfg_t.SIZE);
+    assert.deepEqual(readSyscallConfig(b), {
+      selected: 1n,
+      filtered: 0n,
+      scoped: 0n,
+      follow: 0n,
+      eventId: 176,
+      emit: 0, // EMIT_EXIT
+      nargs: 2,
+      kind: [2, 1, 0, 0, 0, 0], // STR, REG, NONE...
+      lenArg: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+      max: [64, 0, 0, 0, 0, 0],
+      lateScope: 0,
+    });
+    // The padding stays zero: the bytes above are all there is.
+    const o = syscall_cfg_t;
+    assert.deepEqual([...b.subarray(o.pad, o.SIZE)], new Array(o.SIZE - o.pad).fill(0));
   });
 
-  it('writes the policy fields: late scope and the filtered policies', () => {
-    const b = encodeSyscallConfig(deleteModule, 3n, { filtered: 0x8000000000000002n, lateScope: true });
-    assert.equal(b.readBigUInt64LE(0), 3n);
-    assert.equal(b[38], 1);
-    assert.equal(b[39], 0);
-    assert.equal(b.readBigUInt64LE(40), 0x8000000000000002n);
+  it('writes the policy fields: late scope, filtered, scoped and follow policies', () => {
+    const b = encodeSyscallConfig(deleteModule, 3n, {
+      filtered: 0x8000000000000002n,
+      lateScope: true,
+      scoped: 5n,
+      follow: 4n,
+    });
+    const r = readSyscallConfig(b);
+    assert.equal(r.selected, 3n);
+    assert.equal(r.lateScope, 1);
+    assert.equal(r.filtered, 0x8000000000000002n);
+    assert.equal(r.scoped, 5n);
+    assert.equal(r.follow, 4n);
   });
 
   it('writes the policy bitmap and the emit mode', () => {
@@ -104,13 +94,12 @@ describe('encodeSyscallConfig', () => {
       ],
       syscall: { nr: 59, compatNrs: [11], emit: 'entry_exit' },
     };
-    const b = encodeSyscallConfig(execve, 0x8000000000000001n);
-    assert.equal(b.readBigUInt64LE(0), 0x8000000000000001n);
-    assert.equal(b.readUInt32LE(8), 59);
-    assert.equal(b[12], 1);
-    assert.deepEqual([...b.subarray(14, 20)], [2, 3, 0, 0, 0, 0]);
-    assert.equal(b.readUInt16LE(26), 4096);
-    assert.equal(b.readUInt16LE(28), 2048);
+    const r = readSyscallConfig(encodeSyscallConfig(execve, 0x8000000000000001n));
+    assert.equal(r.selected, 0x8000000000000001n);
+    assert.equal(r.eventId, 59);
+    assert.equal(r.emit, 1);
+    assert.deepEqual(r.kind, [2, 3, 0, 0, 0, 0]);
+    assert.deepEqual(r.max.slice(0, 2), [4096, 2048]);
   });
 
   it('refuses a non-syscall event and out-of-range bounds', () => {
@@ -136,21 +125,25 @@ describe('argSlot', () => {
 });
 
 describe('run configuration', () => {
-  it('encodes compat numbers as nr + 1 and the run config', () => {
+  it('encodes compat numbers as nr + 1 and the settings', () => {
     assert.deepEqual(encodeCompatNr(176), Buffer.from([177, 0, 0, 0]));
-    const c = encodeRunConfig(4242, 1 << 20);
-    assert.deepEqual(
-      c,
-      Buffer.concat([
-        Buffer.from([0x92, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]),
-        Buffer.alloc(24),
-      ]),
-    );
-    const p = encodeRunConfig(1, 4096, { scoped: 0b101n, follow: 0b100n, startNs: 123456789n });
-    assert.equal(p.length, 40);
-    assert.equal(p.readBigUInt64LE(16), 5n);
-    assert.equal(p.readBigUInt64LE(24), 4n);
-    assert.equal(p.readBigUInt64LE(32), 123456789n);
+    const s = encodeSettings({ selfTgid: 4242, wakeupFill: 1 << 20, startNs: 123456789n });
+    const o = kt_settings_t;
+    assert.equal(s.length, o.SIZE);
+    assert.equal(s.readUInt32LE(o.self_tgid), 4242);
+    assert.equal(s.readBigUInt64LE(o.wakeup_fill), 1n << 20n);
+    assert.equal(s.readBigUInt64LE(o.start_ns), 123456789n);
+  });
+
+  it('encodes a lifecycle configuration', () => {
+    const b = encodeLifecycleConfig(715, 6n, true, { scoped: 2n, follow: 2n });
+    const o = lifecycle_cfg_t;
+    assert.equal(b.length, o.SIZE);
+    assert.equal(b.readBigUInt64LE(o.selected), 6n);
+    assert.equal(b.readBigUInt64LE(o.scoped), 2n);
+    assert.equal(b.readBigUInt64LE(o.follow), 2n);
+    assert.equal(b.readUInt32LE(o.event_id), 715);
+    assert.equal(b.readUInt32LE(o.internal), 1);
   });
 
   it('sums per-CPU stats', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { filter_t, scope_t } from '../abi/abi.gen.js';
 import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { policyFromFlags } from '../policy/cli-policy.js';
@@ -11,9 +12,7 @@ import {
   encodeKernelPlan,
   encodeScope,
   encodeScopeNsKey,
-  FILTER_SIZE,
   lateScope,
-  SCOPE_SIZE,
   ScopeFlag,
 } from './filters.js';
 
@@ -46,7 +45,7 @@ describe('encodeScope', () => {
     const e = encodeScope(scope);
     const flags = ScopeFlag.uid | ScopeFlag.comm | ScopeFlag.mntns | ScopeFlag.follow;
     assert.equal(e.flags, 0x4d);
-    assert.equal(e.value.length, SCOPE_SIZE);
+    assert.equal(e.value.length, scope_t.SIZE);
     const expected = [
       ...u64(1000n), // uid_min
       ...u64(1999n), // uid_max
@@ -103,7 +102,7 @@ describe('encodeEventFilter', () => {
       ],
     });
     assert.ok(b !== undefined);
-    assert.equal(b.length, FILTER_SIZE);
+    assert.equal(b.length, filter_t.SIZE);
     const expected = [
       0x1 | 0x2 | 0x8, // flags: string, compare 0, compare 2 (retval)
       0, // str_arg: name
@@ -184,7 +183,7 @@ describe('encodeKernelPlan', () => {
     assert.equal(enc.comm, true);
     assert.equal(enc.scopes.length, 1);
     assert.deepEqual(enc.scopes[0]?.key, Buffer.from([0, 0, 0, 0]));
-    assert.equal(enc.scopes[0]?.value.readUInt32LE(160), ScopeFlag.comm | ScopeFlag.follow);
+    assert.equal(enc.scopes[0]?.value.readUInt32LE(scope_t.flags), ScopeFlag.comm | ScopeFlag.follow);
     assert.deepEqual([...enc.filtered], [[176, 1n]]);
     assert.equal(enc.filters.length, 1);
     const v = enc.filters[0]?.value;

@@ -1,60 +1,71 @@
 /**
  * Pure encoders of a KernelPlan (src/policy/compile.ts) into the policy maps of the BPF object
- * (bpf/include/maps.h: scope_map, scope_ns_map, filter_map, and the policy fields of config_t and
- * syscall_cfg_t). No kernel access.
+ * (bpf/include/maps.h: scope_map, scope_ns_map, filter_map, and the policy fields of syscall_cfg_t and
+ * lifecycle_cfg_t). Sizes and offsets come from src/abi/abi.gen.ts. No kernel access.
  *
  * Soundness: the kernel may only drop records no policy can match (src/policy/match.ts re-checks every
  * record). So whenever a planned filter cannot be run exactly as userspace runs it (an argument that is not
  * a register, a string userspace would decode differently, a set larger than a map), the encoder leaves it
  * out, which only lets more records through.
  */
+import {
+  filter_cmp_t,
+  filter_key_t,
+  filter_t,
+  kt_cmp_op,
+  kt_cmp_target,
+  kt_cmp_type,
+  kt_filter_flag,
+  kt_policy_limit,
+  kt_scope_flag,
+  kt_str_kind,
+  kt_wire_limit,
+  scope_ns_key_t,
+  scope_t,
+} from '../abi/abi.gen.js';
 import type { EventSpec, TraceeType } from '../catalog/types.js';
 import type { KernelCompare, KernelEventFilter, KernelPlan, KernelScope, Range } from '../policy/compile.js';
 import type { Op } from '../policy/filter.js';
-import { MAX_ARGS } from './config.js';
+import { u32Key } from './config.js';
 
-/** sizeof(struct scope_t), struct scope_ns_key_t, struct filter_key_t, struct filter_t (maps.h). */
-export const SCOPE_SIZE = 168;
-export const SCOPE_NS_KEY_SIZE = 16;
-export const FILTER_KEY_SIZE = 8;
-export const FILTER_SIZE = 120;
-/** KT_MAX_POLICIES, KT_SCOPE_COMMS, KT_FILTER_STR_MAX, KT_MAX_SCOPE_NS, filter_map entries (maps.h). */
-export const MAX_POLICIES = 64;
-export const SCOPE_COMMS = 8;
-export const FILTER_STR_MAX = 64;
-export const MAX_SCOPE_NS = 1024;
-export const MAX_FILTERS = 4096;
-const COMM_LEN = 16;
+const { KT_MAX_POLICIES, KT_SCOPE_COMMS, KT_FILTER_STR_MAX, KT_MAX_SCOPE_NS, KT_MAX_FILTERS } =
+  kt_policy_limit;
+const { KT_MAX_ARGS, KT_COMM_LEN } = kt_wire_limit;
+const { KT_FL_STR, KT_FL_CMP0 } = kt_filter_flag;
+const flCmp = (i: number): number => KT_FL_CMP0 << i;
 
-/** scope_t flags (KT_SC_*). */
+/** scope_t flags (enum kt_scope_flag) by short name. */
 export const ScopeFlag = {
-  uid: 0x1,
-  pid: 0x2,
-  comm: 0x4,
-  mntns: 0x8,
-  pidns: 0x10,
-  newPid: 0x20,
-  follow: 0x40,
-  never: 0x80,
+  uid: kt_scope_flag.KT_SC_UID,
+  pid: kt_scope_flag.KT_SC_PID,
+  comm: kt_scope_flag.KT_SC_COMM,
+  mntns: kt_scope_flag.KT_SC_MNTNS,
+  pidns: kt_scope_flag.KT_SC_PIDNS,
+  newPid: kt_scope_flag.KT_SC_NEW_PID,
+  follow: kt_scope_flag.KT_SC_FOLLOW,
+  never: kt_scope_flag.KT_SC_NEVER,
 } as const;
 
-/** enum kt_cmp_op. */
-const OP_CODE: Record<Op, number> = { '=': 0, '!=': 1, '<': 2, '>': 3, '<=': 4, '>=': 5 };
-const OP_NEVER = 6;
+/** enum kt_cmp_op of each filter operator. */
+const OP_CODE: Record<Op, number> = {
+  '=': kt_cmp_op.KT_OP_EQ,
+  '!=': kt_cmp_op.KT_OP_NE,
+  '<': kt_cmp_op.KT_OP_LT,
+  '>': kt_cmp_op.KT_OP_GT,
+  '<=': kt_cmp_op.KT_OP_LE,
+  '>=': kt_cmp_op.KT_OP_GE,
+};
 /** enum kt_cmp_type for the register types narrowRegister (src/decode) knows; others stay in userspace. */
 const CMP_TYPE: Partial<Record<TraceeType, { code: number; signed: boolean }>> = {
-  uint64: { code: 0, signed: false },
-  'trace.Pointer': { code: 0, signed: false },
-  int64: { code: 1, signed: true },
-  uint32: { code: 2, signed: false },
-  int32: { code: 3, signed: true },
-  uint16: { code: 4, signed: false },
-  uint8: { code: 5, signed: false },
-  bool: { code: 6, signed: false },
+  uint64: { code: kt_cmp_type.KT_T_U64, signed: false },
+  'trace.Pointer': { code: kt_cmp_type.KT_T_U64, signed: false },
+  int64: { code: kt_cmp_type.KT_T_S64, signed: true },
+  uint32: { code: kt_cmp_type.KT_T_U32, signed: false },
+  int32: { code: kt_cmp_type.KT_T_S32, signed: true },
+  uint16: { code: kt_cmp_type.KT_T_U16, signed: false },
+  uint8: { code: kt_cmp_type.KT_T_U8, signed: false },
+  bool: { code: kt_cmp_type.KT_T_BOOL, signed: false },
 };
-const CMP_RETVAL = 0xff;
-const FL_STR = 0x1;
-const flCmp = (i: number): number => 0x2 << i;
 
 /**
  * Syscalls that can change what scopes test (comm, euid, mount namespace) between entry and exit, where the
@@ -121,10 +132,11 @@ function writeRange(b: Buffer, off: number, r: Range): boolean {
 
 /** Key of scope_ns_map: kind 0 = mount namespace, 1 = pid namespace. */
 export function encodeScopeNsKey(policy: number, kind: 0 | 1, ns: bigint): Buffer {
-  const b = Buffer.alloc(SCOPE_NS_KEY_SIZE);
-  b.writeUInt32LE(policy, 0);
-  b.writeUInt32LE(kind, 4);
-  b.writeBigUInt64LE(ns, 8);
+  const o = scope_ns_key_t;
+  const b = Buffer.alloc(o.SIZE);
+  b.writeUInt32LE(policy, o.policy);
+  b.writeUInt32LE(kind, o.kind);
+  b.writeBigUInt64LE(ns, o.ns);
   return b;
 }
 
@@ -134,19 +146,20 @@ export function encodeScopeNsKey(policy: number, kind: 0 | 1, ns: bigint): Buffe
  */
 export function encodeScope(
   s: KernelScope,
-  nsRoom = MAX_SCOPE_NS,
+  nsRoom: number = KT_MAX_SCOPE_NS,
 ): { value: Buffer; flags: number; ns: Buffer[] } {
-  const b = Buffer.alloc(SCOPE_SIZE);
+  const o = scope_t;
+  const b = Buffer.alloc(o.SIZE);
   let flags = 0;
-  if (s.uid !== null) flags |= writeRange(b, 0, s.uid) ? ScopeFlag.uid : ScopeFlag.never;
-  if (s.pid !== null) flags |= writeRange(b, 16, s.pid) ? ScopeFlag.pid : ScopeFlag.never;
-  if (s.comm !== null && s.comm.length > 0 && s.comm.length <= SCOPE_COMMS) {
+  if (s.uid !== null) flags |= writeRange(b, o.uid_min, s.uid) ? ScopeFlag.uid : ScopeFlag.never;
+  if (s.pid !== null) flags |= writeRange(b, o.pid_min, s.pid) ? ScopeFlag.pid : ScopeFlag.never;
+  if (s.comm !== null && s.comm.length > 0 && s.comm.length <= KT_SCOPE_COMMS) {
     const names = s.comm.map(utf8);
-    if (s.comm.every(byteSafe) && names.every((n) => n.length < COMM_LEN)) {
+    if (s.comm.every(byteSafe) && names.every((n) => n.length < KT_COMM_LEN)) {
       names.forEach((n, i) => {
-        n.copy(b, 32 + i * COMM_LEN);
+        n.copy(b, o.comm + i * KT_COMM_LEN);
       });
-      b.writeUInt32LE(names.length, 164);
+      b.writeUInt32LE(names.length, o.ncomm);
       flags |= ScopeFlag.comm;
     }
   }
@@ -165,15 +178,15 @@ export function encodeScope(
   nsSet(s.pidns, 1, ScopeFlag.pidns);
   if (s.newPid) flags |= ScopeFlag.newPid;
   if (s.follow) flags |= ScopeFlag.follow;
-  b.writeUInt32LE(flags, 160);
+  b.writeUInt32LE(flags, o.flags);
   return { value: b, flags, ns };
 }
 
 /** Key of filter_map. */
 export function encodeFilterKey(eventId: number, policy: number): Buffer {
-  const b = Buffer.alloc(FILTER_KEY_SIZE);
-  b.writeUInt32LE(eventId, 0);
-  b.writeUInt32LE(policy, 4);
+  const b = Buffer.alloc(filter_key_t.SIZE);
+  b.writeUInt32LE(eventId, filter_key_t.event_id);
+  b.writeUInt32LE(policy, filter_key_t.policy);
   return b;
 }
 
@@ -206,26 +219,27 @@ function compareValue(c: KernelCompare, signed: boolean): bigint | 'always' | 'n
  */
 export function encodeEventFilter(spec: EventSpec, f: KernelEventFilter): Buffer | undefined {
   if (spec.syscall === undefined) return undefined; // lifecycle records carry no registers
-  const b = Buffer.alloc(FILTER_SIZE);
+  const o = filter_t;
+  const b = Buffer.alloc(o.SIZE);
   let flags = 0;
   const fields = spec.fields.filter((x) => x.name !== 'returnValue');
   for (const m of f.strings) {
-    if (flags & FL_STR) break;
+    if (flags & KT_FL_STR) break;
     const field = fields[m.arg];
     const bytes = utf8(m.value);
     if (
-      m.arg >= MAX_ARGS ||
+      m.arg >= KT_MAX_ARGS ||
       field?.decode.wire !== 'str' ||
       (m.kind !== 'exact' && m.kind !== 'prefix') ||
-      bytes.length > FILTER_STR_MAX ||
+      bytes.length > KT_FILTER_STR_MAX ||
       !byteSafe(m.value)
     )
       continue;
-    b.writeUInt8(m.arg, 1);
-    b.writeUInt8(m.kind === 'exact' ? 0 : 1, 2);
-    b.writeUInt8(bytes.length, 3);
-    bytes.copy(b, 8);
-    flags |= FL_STR;
+    b.writeUInt8(m.arg, o.str_arg);
+    b.writeUInt8(m.kind === 'exact' ? kt_str_kind.KT_STR_EXACT : kt_str_kind.KT_STR_PREFIX, o.str_kind);
+    b.writeUInt8(bytes.length, o.str_len);
+    bytes.copy(b, o.str);
+    flags |= KT_FL_STR;
   }
   let argSlot = 0;
   for (const c of f.compares) {
@@ -236,7 +250,7 @@ export function encodeEventFilter(spec: EventSpec, f: KernelEventFilter): Buffer
       type = CMP_TYPE.int64;
     } else {
       const field = fields[c.target];
-      if (argSlot > 1 || c.target >= MAX_ARGS || field?.decode.wire !== 'reg') continue;
+      if (argSlot > 1 || c.target >= KT_MAX_ARGS || field?.decode.wire !== 'reg') continue;
       slot = argSlot;
       type = CMP_TYPE[field.type];
     }
@@ -244,18 +258,18 @@ export function encodeEventFilter(spec: EventSpec, f: KernelEventFilter): Buffer
     const v = compareValue(c, type.signed);
     if (v === 'always') continue;
     if (c.target !== 'retval') argSlot++;
-    const off = 72 + slot * 16;
-    if (v === 'never') b.writeUInt8(OP_NEVER, off + 10);
+    const off = o.cmp + slot * filter_cmp_t.SIZE;
+    if (v === 'never') b.writeUInt8(kt_cmp_op.KT_OP_NEVER, off + filter_cmp_t.op);
     else {
-      b.writeBigUInt64LE(BigInt.asUintN(64, v), off);
-      b.writeUInt8(OP_CODE[c.op], off + 10);
+      b.writeBigUInt64LE(BigInt.asUintN(64, v), off + filter_cmp_t.value);
+      b.writeUInt8(OP_CODE[c.op], off + filter_cmp_t.op);
     }
-    b.writeUInt8(c.target === 'retval' ? CMP_RETVAL : c.target, off + 8);
-    b.writeUInt8(type.code, off + 9);
+    b.writeUInt8(c.target === 'retval' ? kt_cmp_target.KT_CMP_RETVAL : c.target, off + filter_cmp_t.target);
+    b.writeUInt8(type.code, off + filter_cmp_t.type);
     flags |= flCmp(slot);
   }
   if (flags === 0) return undefined;
-  b.writeUInt8(flags, 0);
+  b.writeUInt8(flags, o.flags);
   return b;
 }
 
@@ -273,8 +287,8 @@ export function encodeKernelPlan(
   events: readonly EventSpec[],
   filterable: (id: number) => boolean = () => true,
 ): EncodedPlan {
-  if (plan.scopes.length > MAX_POLICIES) {
-    throw new RangeError(`encoding policies: ${plan.scopes.length} policies, at most ${MAX_POLICIES}`);
+  if (plan.scopes.length > KT_MAX_POLICIES) {
+    throw new RangeError(`encoding policies: ${plan.scopes.length} policies, at most ${KT_MAX_POLICIES}`);
   }
   let scoped = 0n;
   let follow = 0n;
@@ -282,13 +296,13 @@ export function encodeKernelPlan(
   const scopes: MapEntry[] = [];
   const ns: MapEntry[] = [];
   for (const s of plan.scopes) {
-    const e = encodeScope(s, MAX_SCOPE_NS - ns.length);
+    const e = encodeScope(s, KT_MAX_SCOPE_NS - ns.length);
     if ((e.flags & ~ScopeFlag.follow) === 0) continue; // matches every process: nothing to check
     const bit = 1n << BigInt(s.policy);
     scoped |= bit;
     if (e.flags & ScopeFlag.follow) follow |= bit;
     if (e.flags & ScopeFlag.comm) comm = true;
-    scopes.push({ key: u32(s.policy), value: e.value });
+    scopes.push({ key: u32Key(s.policy), value: e.value });
     for (const k of e.ns) ns.push({ key: k, value: Buffer.from([1]) });
   }
   const filters: MapEntry[] = [];
@@ -298,7 +312,7 @@ export function encodeKernelPlan(
     if (ke === undefined || !filterable(spec.id)) continue;
     let mask = 0n;
     for (const f of ke.filters) {
-      if (filters.length >= MAX_FILTERS) break;
+      if (filters.length >= KT_MAX_FILTERS) break;
       const value = encodeEventFilter(spec, f);
       if (value === undefined) continue;
       filters.push({ key: encodeFilterKey(spec.id, f.policy), value });
@@ -307,10 +321,4 @@ export function encodeKernelPlan(
     if (mask !== 0n) filtered.set(spec.id, mask);
   }
   return { scoped, follow, scopes, ns, filters, filtered, comm };
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n, 0);
-  return b;
 }

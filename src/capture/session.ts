@@ -1,12 +1,13 @@
 /**
- * The live capture handle. `openCapture` probes the kernel, opens build/bpf/ktrail.bpf.o, sizes the ring,
- * loads, writes the configuration maps, attaches the two syscall programs (plus the sched_process_* ones
- * when lifecycle events are selected or the process tree is on) and starts the ring poller.
- * With a compiled KernelPlan (CaptureSpec.kernelPlan), the policy maps are filled too, and the kernel drops
- * records no policy can match (scopes at sys_enter, argument and return-value filters at sys_exit), counting
- * them in stats().events[id].filtered.
- * Records arrive in batches (one Buffer holding many records, each prefixed by its u32 length) through a
- * callback or an async iterator. `close()` detaches, drains the ring one last time and frees everything.
+ * The live capture handle. `openCapture` probes the kernel, opens build/bpf/ktrail.bpf.o, checks its maps
+ * against the ABI this build was generated for (src/abi/abi.gen.ts), writes the run's settings (read-only
+ * data), sizes the ring, loads, writes the configuration maps, attaches the two syscall programs (plus the
+ * sched_process_* ones when lifecycle events are selected or the process tree is on) and starts the ring
+ * poller. With a compiled KernelPlan (CaptureSpec.kernelPlan), the policy maps are filled too, and the kernel
+ * drops records no policy can match (scopes at sys_enter, argument and return-value filters at sys_exit),
+ * counting them in stats().events[id].filtered.
+ * Records arrive in batches (one Buffer holding many records, each prefixed by its u32 length) through the
+ * `onBatch` callback. `close()` detaches, drains the ring one last time and frees everything.
  *
  * Concurrency: one Capture per process at a time is the tested case; all methods run on the main thread.
  * Lifetime: a failure before everything is attached closes what was opened, so no half-started tracer
@@ -14,6 +15,8 @@
  */
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { maps as ABI_MAPS, kt_map_limit, kt_wire_limit, rodata } from '../abi/abi.gen.js';
+import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { KtrailError } from '../errors.js';
 import { loadNative, type NativeAddon, type NativeBpfObject, packageRoot } from '../native/binding.js';
@@ -22,12 +25,9 @@ import {
   type EventStats,
   encodeCompatNr,
   encodeLifecycleConfig,
-  encodeRunConfig,
+  encodeSettings,
   encodeSyscallConfig,
   LIFECYCLE_EVENTS,
-  lifecycleSlot,
-  MAX_EVENT_IDS,
-  MAX_SYSCALLS,
   sumStats,
   u32Key,
 } from './config.js';
@@ -36,11 +36,18 @@ import { type EncodedPlan, encodeKernelPlan, lateScope } from './filters.js';
 
 /** Program names in ktrail.bpf.o; `bpftool prog show` lists them under these names (cut to 15 chars). */
 export const PROGRAMS = ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'] as const;
-/** The lifecycle programs (tp_btf sched_process_*), attached only when selected or the tree needs them. */
-export const LIFECYCLE_PROGRAMS = LIFECYCLE_EVENTS.map((e) => e.program);
 const RING_MAP = 'events_map';
+const SETTINGS = '.rodata.settings';
 const DEFAULT_RING_BYTES = 8 << 20;
 const PAGE = 4096;
+
+/** The lifecycle events with their catalog ids, in slot order. */
+const LIFECYCLE = LIFECYCLE_EVENTS.map((l) => ({ ...l, id: eventByName(l.name)!.id }));
+
+/** True when `id` is one of the sched_process_* lifecycle events. */
+export function isLifecycleEvent(id: number): boolean {
+  return LIFECYCLE.some((l) => l.id === id);
+}
 
 export interface CaptureSpec {
   /** Events to trace: syscall events (id < 512) and the lifecycle events sched_process_fork/exec/exit. */
@@ -50,13 +57,12 @@ export interface CaptureSpec {
    * selected; those arrive flagged KT_F_INTERNAL (TraceEvent.internal) and must not be printed. Default false.
    */
   readonly processTree?: boolean;
-  /** Policy bitmap written as `selected` and copied into each record's `matched` (default 1; without kernelPlan). */
-  readonly policies?: bigint;
   /**
    * The kernel half of compiled policies (CompiledPolicies.kernel). Each event's `selected` becomes its
    * selectedMask and the scopes and filters go into the policy maps, so the kernel drops what no policy can
    * match and each record's `matched` holds the policies the kernel kept (userspace must re-check them:
    * the kernel runs a relaxation). Events of `events` absent from the plan get every policy, scopes only.
+   * Without a plan, every record carries policy bit 0.
    */
   readonly kernelPlan?: KernelPlan;
   /**
@@ -79,27 +85,24 @@ export interface CaptureSpec {
   /** Native batches queued for JS before the poller blocks (default 16). */
   readonly queueDepth?: number;
   /**
-   * Receives each batch on the main thread. Without it, batches wait for the async iterator, at most
-   * `maxPendingBatches` (default 64) of them; more are dropped and counted in `stats().droppedBatches`.
+   * Receives each batch on the main thread, records back to back, each prefixed by its u32 length. The
+   * buffer is only valid during the call. A throwing consumer is reported through onError.
    */
-  readonly onBatch?: (batch: Buffer) => void;
-  readonly maxPendingBatches?: number;
-  /** Poller failures (default: kept and rethrown by the iterator). */
+  readonly onBatch: (batch: Buffer) => void;
+  /** Poller failures and consumer exceptions (default: written to stderr). */
   readonly onError?: (err: Error) => void;
 }
 
 export interface CaptureStats {
   /** Per event id, summed over CPUs. */
   readonly events: ReadonlyMap<number, EventStats>;
-  /** Batches and records delivered to JS so far. */
+  /** Batches and bytes delivered to JS so far. */
   readonly batches: number;
   readonly bytes: number;
-  /** Batches dropped because the iterator fell behind (userspace drops; seq gaps). */
-  readonly droppedBatches: number;
 }
 
 /** A running capture. Create with openCapture. */
-export class Capture implements AsyncIterable<Buffer> {
+export class Capture {
   /** Feature probe results taken at start. */
   readonly features: FeatureReport;
   /** Milliseconds from openCapture() to the programs attached and the poller running. */
@@ -112,10 +115,6 @@ export class Capture implements AsyncIterable<Buffer> {
   #closed = false;
   #batches = 0;
   #bytes = 0;
-  #dropped = 0;
-  #pending: Buffer[] = [];
-  #waiter: (() => void) | undefined;
-  #error: Error | undefined;
 
   /** @internal use openCapture */
   constructor(
@@ -123,14 +122,14 @@ export class Capture implements AsyncIterable<Buffer> {
     spec: CaptureSpec,
     features: FeatureReport,
     startedAt: number,
-    attached: readonly string[] = PROGRAMS,
+    attached: readonly string[],
   ) {
     this.#obj = obj;
     this.#spec = spec;
     this.#attached = attached;
     this.features = features;
     this.#eventIds = spec.processTree
-      ? [...new Set([...spec.events.map((e) => e.id), ...LIFECYCLE_EVENTS.map((e) => e.id)])]
+      ? [...new Set([...spec.events.map((e) => e.id), ...LIFECYCLE.map((e) => e.id)])]
       : spec.events.map((e) => e.id);
     obj.startRing(RING_MAP, (err, batch) => this.#deliver(err, batch), {
       timeoutMs: spec.pollTimeoutMs ?? 10,
@@ -140,39 +139,25 @@ export class Capture implements AsyncIterable<Buffer> {
     this.startupMs = performance.now() - startedAt;
   }
 
+  #fail(err: Error): void {
+    if (this.#spec.onError !== undefined) this.#spec.onError(err);
+    else process.stderr.write(`ktrail: ${err.message}\n`);
+  }
+
   #deliver(err: Error | null, batch: Buffer | undefined): void {
     if (err !== null) {
-      if (this.#spec.onError !== undefined) this.#spec.onError(err);
-      else this.#error = err;
-      this.#wake();
+      this.#fail(err);
       return;
     }
     if (batch === undefined) return;
     this.#batches++;
     this.#bytes += batch.length;
-    if (this.#spec.onBatch !== undefined) {
-      try {
-        this.#spec.onBatch(batch);
-      } catch (e) {
-        // A throwing consumer must not kill the poller; report it like a poller failure.
-        const error = e instanceof Error ? e : new Error(String(e));
-        if (this.#spec.onError !== undefined) this.#spec.onError(error);
-        else this.#error = error;
-      }
-      return;
+    try {
+      this.#spec.onBatch(batch);
+    } catch (e) {
+      // A throwing consumer must not kill the poller; report it like a poller failure.
+      this.#fail(e instanceof Error ? e : new Error(String(e)));
     }
-    if (this.#pending.length >= (this.#spec.maxPendingBatches ?? 64)) {
-      this.#dropped++;
-      return;
-    }
-    this.#pending.push(batch);
-    this.#wake();
-  }
-
-  #wake(): void {
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.();
   }
 
   /** Kernel counters per selected event plus delivery counters. Valid until close() returns. */
@@ -185,11 +170,11 @@ export class Capture implements AsyncIterable<Buffer> {
         if (v !== null) events.set(id, sumStats(v, slot));
       }
     }
-    return { events, batches: this.#batches, bytes: this.#bytes, droppedBatches: this.#dropped };
+    return { events, batches: this.#batches, bytes: this.#bytes };
   }
 
   /**
-   * Detach both programs, deliver what the ring still holds, stop the poller and free the object.
+   * Detach every program, deliver what the ring still holds, stop the poller and free the object.
    * Idempotent: later calls return the same promise.
    */
   close(): Promise<void> {
@@ -204,27 +189,6 @@ export class Capture implements AsyncIterable<Buffer> {
     } finally {
       this.#obj.close();
       this.#closed = true;
-      this.#wake();
-    }
-  }
-
-  /** Batches in arrival order; ends after close() once the pending batches are consumed. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      const next = this.#pending.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
-      }
-      if (this.#error !== undefined) {
-        const e = this.#error;
-        this.#error = undefined;
-        throw e;
-      }
-      if (this.#closed) return;
-      await new Promise<void>((r) => {
-        this.#waiter = r;
-      });
     }
   }
 }
@@ -240,8 +204,12 @@ function checkSpec(spec: CaptureSpec): number {
     throw new KtrailError('USAGE', 'starting the capture: no event selected');
   }
   for (const e of spec.events) {
-    if (lifecycleSlot(e.id) !== undefined) continue;
-    if (e.syscall === undefined || e.syscall.nr >= MAX_SYSCALLS || e.id >= MAX_EVENT_IDS) {
+    if (isLifecycleEvent(e.id)) continue;
+    if (
+      e.syscall === undefined ||
+      e.syscall.nr >= kt_wire_limit.KT_MAX_SYSCALLS ||
+      e.id >= kt_map_limit.KT_MAX_EVENT_IDS
+    ) {
       throw new KtrailError(
         'USAGE',
         `selecting ${e.name}: only syscall and process lifecycle events are captured by this build`,
@@ -252,9 +220,40 @@ function checkSpec(spec: CaptureSpec): number {
 }
 
 /**
+ * Stops with a clear error when the object's maps or settings section differ in size from what this build's
+ * TypeScript was generated for (a stale object, or an object from another version of ktrail).
+ */
+export function checkObjectAbi(obj: Pick<NativeBpfObject, 'mapInfo'>, path: string): void {
+  const wanted = [
+    ...Object.entries(ABI_MAPS).map(([name, m]) => ({ name, keySize: m.keySize, valueSize: m.valueSize })),
+    ...Object.entries(rodata).map(([name, s]) => ({ name, keySize: 4, valueSize: s.size })),
+  ];
+  for (const w of wanted) {
+    let got: { keySize: number; valueSize: number };
+    try {
+      got = obj.mapInfo(w.name);
+    } catch {
+      throw abiError(path, `it has no map ${w.name}`);
+    }
+    if (got.keySize !== w.keySize || got.valueSize !== w.valueSize)
+      throw abiError(
+        path,
+        `map ${w.name} has ${got.keySize}-byte keys and ${got.valueSize}-byte values, ` +
+          `this build of ktrail expects ${w.keySize} and ${w.valueSize}`,
+      );
+  }
+}
+
+function abiError(path: string, why: string): KtrailError {
+  return new KtrailError('ABI_MISMATCH', `opening ${path}: ${why}`, {
+    hint: 'the BPF object and the TypeScript come from different builds: run npm run setup',
+  });
+}
+
+/**
  * Start tracing `spec.events`. Throws KtrailError NOT_ROOT / KERNEL_FEATURE_MISSING / NATIVE_MISSING before
- * touching the kernel, NativeError (BPF_LOAD_FAILED, BPF_VERIFIER_REJECTED, BPF_ATTACH_FAILED, LIBBPF)
- * after; in every failure case nothing stays loaded.
+ * touching the kernel, ABI_MISMATCH for an object from another build, NativeError (BPF_LOAD_FAILED,
+ * BPF_VERIFIER_REJECTED, BPF_ATTACH_FAILED, LIBBPF) after; in every failure case nothing stays loaded.
  */
 export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadNative()): Promise<Capture> {
   const startedAt = performance.now();
@@ -275,24 +274,29 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
   const path = spec.objectPath ?? resolve(packageRoot(), 'build', 'bpf', 'ktrail.bpf.o');
   const obj = new native.BpfObject(path);
   try {
-    // Steps: size the ring, load (verifier), configure the maps, attach, poll.
+    // Steps: check the ABI, write the settings, size the maps, load (verifier), configure, attach, poll.
+    checkObjectAbi(obj, path);
+    const wakeupFill = spec.wakeupBytes ?? ringBytes / 8;
+    const startNs = spec.startBootNs ?? native.clocks().boottime;
+    obj.setInitialValue(SETTINGS, encodeSettings({ selfTgid: process.pid, wakeupFill, startNs }));
     obj.setMapMaxEntries(RING_MAP, ringBytes);
     const plan = spec.kernelPlan;
     const scopeOnly = new Set(spec.scopeOnlyEvents ?? []);
     const enc: EncodedPlan | undefined =
       plan === undefined ? undefined : encodeKernelPlan(plan, spec.events, (id) => !scopeOnly.has(id));
+    const scoped = enc?.scoped ?? 0n;
+    const follow = enc?.follow ?? 0n;
     // follow marks are inherited at fork and dropped at exit, so those programs run whenever a policy follows.
-    const lifecycle = LIFECYCLE_EVENTS.filter(
-      (l) =>
-        spec.processTree === true || spec.events.some((e) => e.id === l.id) || (enc?.follow ?? 0n) !== 0n,
+    const lifecycle = LIFECYCLE.filter(
+      (l) => spec.processTree === true || spec.events.some((e) => e.id === l.id) || follow !== 0n,
     );
-    for (const l of LIFECYCLE_EVENTS) obj.setAutoload(l.program, lifecycle.includes(l));
+    for (const l of LIFECYCLE) obj.setAutoload(l.program, lifecycle.includes(l));
     // One lifecycle scratch slot per possible CPU (indexed by CPU number; too large for a per-CPU value).
     if (lifecycle.length > 0) obj.setMapMaxEntries('lc_scratch_map', native.numPossibleCpus());
     obj.load();
     const allPolicies = plan === undefined ? 1n : (1n << BigInt(Math.max(plan.scopes.length, 1))) - 1n;
     const selectedOf = (id: number): bigint => {
-      if (plan === undefined) return spec.policies ?? 1n;
+      if (plan === undefined) return 1n;
       const ke = plan.events.get(id);
       return ke === undefined || scopeOnly.has(id) ? allPolicies : ke.selectedMask;
     };
@@ -302,31 +306,27 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
       for (const m of enc.ns) obj.mapUpdate('scope_ns_map', m.key, m.value);
       for (const m of enc.filters) obj.mapUpdate('filter_map', m.key, m.value);
     }
-    const wakeup = spec.wakeupBytes ?? ringBytes / 8;
-    obj.mapUpdate(
-      'config_map',
-      u32Key(0),
-      encodeRunConfig(process.pid, wakeup, {
-        scoped: enc?.scoped ?? 0n,
-        follow: enc?.follow ?? 0n,
-        startNs: spec.startBootNs ?? native.clocks().boottime,
-      }),
-    );
     for (const l of lifecycle) {
       const chosen = spec.events.some((e) => e.id === l.id);
-      const value = encodeLifecycleConfig(l.id, chosen ? selectedOf(l.id) : 0n, spec.processTree === true);
+      const value = encodeLifecycleConfig(l.id, chosen ? selectedOf(l.id) : 0n, spec.processTree === true, {
+        scoped,
+        follow,
+      });
       obj.mapUpdate('lifecycle_cfg_map', u32Key(l.slot), value);
     }
     for (const e of spec.events) {
-      if (lifecycleSlot(e.id) !== undefined) continue;
+      if (isLifecycleEvent(e.id)) continue;
       const sys = e.syscall!;
       const cfg = encodeSyscallConfig(e, selectedOf(e.id), {
         filtered: enc?.filtered.get(e.id) ?? 0n,
-        lateScope: enc !== undefined && enc.scoped !== 0n && lateScope(e, enc.comm),
+        lateScope: enc !== undefined && scoped !== 0n && lateScope(e, enc.comm),
+        scoped,
+        follow,
       });
       obj.mapUpdate('syscall_cfg_map', u32Key(sys.nr), cfg);
       for (const c of sys.compatNrs) {
-        if (c < MAX_SYSCALLS) obj.mapUpdate('compat_nr_map', u32Key(c), encodeCompatNr(sys.nr));
+        if (c < kt_wire_limit.KT_MAX_SYSCALLS)
+          obj.mapUpdate('compat_nr_map', u32Key(c), encodeCompatNr(sys.nr));
       }
     }
     // Exit first: a sys_exit without its entry record is ignored, the reverse would leak entries.

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { blob_hdr_t, event_hdr_t as HDR } from '../abi/abi.gen.js';
 import type { EventSpec, TraceeType } from '../catalog/types.js';
 import { Decoder, narrowRegister } from './decode.js';
-import { BLOB_HDR_SIZE, HDR } from './wire.js';
 
 const TYPES: TraceeType[] = ['int32', 'uint32', 'int64', 'uint64', 'bool', 'uint16'];
 
@@ -37,25 +37,25 @@ function record(o: {
   start: bigint;
 }): Uint8Array {
   const body = new TextEncoder().encode(o.path);
-  const size = HDR.SIZE + BLOB_HDR_SIZE + body.length;
+  const size = HDR.SIZE + blob_hdr_t.SIZE + body.length;
   const b = new Uint8Array(size);
   const dv = new DataView(b.buffer);
   dv.setBigUint64(HDR.ts, 7n, true);
-  dv.setBigUint64(HDR.startTime, o.start, true);
-  dv.setBigUint64(HDR.leaderStartTime, o.start, true);
-  dv.setBigUint64(HDR.cgroupId, 2n ** 63n + 5n, true);
+  dv.setBigUint64(HDR.start_time, o.start, true);
+  dv.setBigUint64(HDR.leader_start_time, o.start, true);
+  dv.setBigUint64(HDR.cgroup_id, 2n ** 63n + 5n, true);
   dv.setBigUint64(HDR.matched, 300n, true);
   dv.setBigUint64(HDR.retval, o.ret, true);
   for (const [i, a] of o.args.entries()) dv.setBigUint64(HDR.args + i * 8, a, true);
-  dv.setUint32(HDR.eventId, 900, true);
-  dv.setUint32(HDR.syscallNr, 900, true);
-  dv.setUint32(HDR.hostTid, o.tid, true);
+  dv.setUint32(HDR.event_id, 900, true);
+  dv.setUint32(HDR.syscall_nr, 900, true);
+  dv.setUint32(HDR.host_tid, o.tid, true);
   dv.setUint32(HDR.size, size, true);
   b.set(new TextEncoder().encode(o.comm), HDR.comm);
   b.set(new TextEncoder().encode('host'), HDR.uts);
   dv.setUint16(HDR.SIZE, body.length, true);
   dv.setUint8(HDR.SIZE + 3, 2);
-  b.set(body, HDR.SIZE + BLOB_HDR_SIZE);
+  b.set(body, HDR.SIZE + blob_hdr_t.SIZE);
   return b;
 }
 

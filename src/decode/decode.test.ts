@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { arg_kind, blob_hdr_t, event_hdr_t as HDR, kt_hdr_flag } from '../abi/abi.gen.js';
 import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { Decoder, decodeSockaddr, decodeStringList, narrowRegister } from './decode.js';
-import { ArgKind, BLOB_HDR_SIZE, HDR, HdrFlag } from './wire.js';
 
 // The catalog's own definition: these tests encode and decode what the tracer really uses.
 const deleteModule: EventSpec = eventByName('delete_module')!;
@@ -11,32 +11,32 @@ const deleteModule: EventSpec = eventByName('delete_module')!;
 /** Builds a record the way bpf/ktrail.bpf.c lays it out. */
 function record(name: Uint8Array | null, status = 0): Uint8Array {
   const body = name ?? new Uint8Array(0);
-  const size = HDR.SIZE + BLOB_HDR_SIZE + body.length;
+  const size = HDR.SIZE + blob_hdr_t.SIZE + body.length;
   const b = new Uint8Array(size);
   const dv = new DataView(b.buffer);
   dv.setBigUint64(HDR.ts, 5_000_000_000n, true);
   dv.setBigUint64(HDR.seq, 42n, true);
-  dv.setBigUint64(HDR.durationNs, 2140n, true);
-  dv.setBigUint64(HDR.startTime, 4_000_000_000n, true);
-  dv.setBigUint64(HDR.cgroupId, 8412n, true);
+  dv.setBigUint64(HDR.duration_ns, 2140n, true);
+  dv.setBigUint64(HDR.start_time, 4_000_000_000n, true);
+  dv.setBigUint64(HDR.cgroup_id, 8412n, true);
   dv.setBigUint64(HDR.matched, 1n, true);
   dv.setBigInt64(HDR.retval, -38n, true);
   dv.setBigUint64(HDR.args, 0x7ffd0000n, true);
   dv.setBigUint64(HDR.args + 8, 0xa00n, true);
-  dv.setUint32(HDR.eventId, 176, true);
-  dv.setUint32(HDR.syscallNr, 176, true);
+  dv.setUint32(HDR.event_id, 176, true);
+  dv.setUint32(HDR.syscall_nr, 176, true);
   dv.setUint32(HDR.cpu, 1, true);
   for (const [off, v] of [
-    [HDR.hostPid, 4242],
-    [HDR.hostTid, 4243],
-    [HDR.hostPpid, 4100],
+    [HDR.host_pid, 4242],
+    [HDR.host_tid, 4243],
+    [HDR.host_ppid, 4100],
     [HDR.pid, 42],
     [HDR.tid, 43],
     [HDR.ppid, 1],
     [HDR.uid, 0],
     [HDR.gid, 0],
-    [HDR.mntNs, 4026531841],
-    [HDR.pidNs, 4026531836],
+    [HDR.mnt_ns, 4026531841],
+    [HDR.pid_ns, 4026531836],
     [HDR.size, size],
   ] as const) {
     dv.setUint32(off, v, true);
@@ -46,7 +46,7 @@ function record(name: Uint8Array | null, status = 0): Uint8Array {
   dv.setUint16(HDR.SIZE, body.length, true);
   dv.setUint8(HDR.SIZE + 2, status);
   dv.setUint8(HDR.SIZE + 3, 2);
-  b.set(body, HDR.SIZE + BLOB_HDR_SIZE);
+  b.set(body, HDR.SIZE + blob_hdr_t.SIZE);
   return b;
 }
 
@@ -165,25 +165,25 @@ const execLike: EventSpec = {
 
 /** A lifecycle record: header (no args[]) then one blob per field: [kind, status, bytes]. */
 function lifecycleRecord(eventId: number, flags: number, blobs: [number, number, Uint8Array][]): Uint8Array {
-  const payload = blobs.reduce((n, [, , b]) => n + BLOB_HDR_SIZE + b.length, 0);
+  const payload = blobs.reduce((n, [, , b]) => n + blob_hdr_t.SIZE + b.length, 0);
   const base = record(null);
   const b = new Uint8Array(HDR.SIZE + payload);
   b.set(base.subarray(0, HDR.SIZE));
   const dv = new DataView(b.buffer);
-  dv.setUint32(HDR.eventId, eventId, true);
+  dv.setUint32(HDR.event_id, eventId, true);
   dv.setUint32(HDR.flags, flags, true);
   dv.setUint32(HDR.size, b.length, true);
   dv.setBigUint64(HDR.args, 0n, true);
   dv.setBigUint64(HDR.args + 8, 0n, true);
-  dv.setBigUint64(HDR.leaderStartTime, 3_000_000_000n, true);
-  dv.setBigUint64(HDR.parentStartTime, 1_000_000_000n, true);
+  dv.setBigUint64(HDR.leader_start_time, 3_000_000_000n, true);
+  dv.setBigUint64(HDR.parent_start_time, 1_000_000_000n, true);
   let off = HDR.SIZE;
   for (const [kind, status, body] of blobs) {
     dv.setUint16(off, body.length, true);
     dv.setUint8(off + 2, status);
     dv.setUint8(off + 3, kind);
-    b.set(body, off + BLOB_HDR_SIZE);
-    off += BLOB_HDR_SIZE + body.length;
+    b.set(body, off + blob_hdr_t.SIZE);
+    off += blob_hdr_t.SIZE + body.length;
   }
   return b;
 }
@@ -203,9 +203,9 @@ const lcDecoder = () =>
 
 test('a lifecycle record carries every field as a blob; integers are 8-byte REG blobs', () => {
   const rec = lifecycleRecord(716, 0, [
-    [ArgKind.REG, 0, u64(3n)],
-    [ArgKind.REG, 0, u64(0n)],
-    [ArgKind.REG, 0, u64(1n)],
+    [arg_kind.ARG_REG, 0, u64(3n)],
+    [arg_kind.ARG_REG, 0, u64(0n)],
+    [arg_kind.ARG_REG, 0, u64(1n)],
   ]);
   const ev = lcDecoder().decodeRecord(rec);
   assert.ok(ev);
@@ -225,10 +225,10 @@ test('a lifecycle record carries every field as a blob; integers are 8-byte REG 
 
 test('lifecycle strings, boot-clock times and NUL-separated argv; KT_F_INTERNAL marks internal records', () => {
   const enc = new TextEncoder();
-  const rec = lifecycleRecord(715, HdrFlag.INTERNAL, [
-    [ArgKind.STR, 0, enc.encode('/usr/bin/kmod')],
-    [ArgKind.REG, 0, u64(4_000_000_000n)],
-    [ArgKind.STR_LIST, 3, enc.encode('rmmod\0-f\0x\0ab')],
+  const rec = lifecycleRecord(715, kt_hdr_flag.KT_F_INTERNAL, [
+    [arg_kind.ARG_STR, 0, enc.encode('/usr/bin/kmod')],
+    [arg_kind.ARG_REG, 0, u64(4_000_000_000n)],
+    [arg_kind.ARG_STR_LIST, 3, enc.encode('rmmod\0-f\0x\0ab')],
   ]);
   const ev = lcDecoder().decodeRecord(rec);
   assert.ok(ev);
@@ -245,7 +245,7 @@ test('lifecycle strings, boot-clock times and NUL-separated argv; KT_F_INTERNAL 
 
 test('a lifecycle record missing a blob is counted as bad_blob', () => {
   const d = lcDecoder();
-  const rec = lifecycleRecord(716, 0, [[ArgKind.REG, 0, u64(3n)]]);
+  const rec = lifecycleRecord(716, 0, [[arg_kind.ARG_REG, 0, u64(3n)]]);
   assert.equal(d.decodeRecord(rec), undefined);
   assert.equal(d.errors.bad_blob, 1);
 });

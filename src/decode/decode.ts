@@ -1,11 +1,23 @@
 /**
- * Turns ring-buffer records (bpf/include/wire.h) into TraceEvents, using the catalog for field names, types and
- * wire kinds. Decoding never throws on bad input: a record that does not parse is counted and skipped, so one
+ * Turns ring-buffer records (bpf/include/wire.h; offsets from src/abi/abi.gen.ts) into TraceEvents, using the
+ * catalog for field names, types and wire kinds. Decoding never throws on bad input: a record that does not parse is counted and skipped, so one
  * bad record cannot stop the stream.
  */
+
+import {
+  arg_kind,
+  blob_hdr_t,
+  blob_status,
+  event_hdr_t,
+  kt_hdr_flag,
+  kt_wire_limit,
+} from '../abi/abi.gen.js';
 import type { EventSpec, FieldSpec, TraceeType } from '../catalog/types.js';
 import type { ArgProblem, ArgValue, EventArg, SockAddrValue, TraceEvent } from './event.js';
-import { ArgKind, BLOB_HDR_SIZE, BlobStatus, COMM_LEN, HDR, HdrFlag, UTS_LEN } from './wire.js';
+
+const HDR = event_hdr_t;
+const { KT_COMM_LEN, KT_UTS_LEN, KT_MAX_ARGS } = kt_wire_limit;
+const { KT_F_AT_ENTRY, KT_F_COMPAT, KT_F_INTERNAL } = kt_hdr_flag;
 
 export type DecodeErrorKind = 'short_record' | 'bad_size' | 'unknown_event' | 'bad_blob';
 
@@ -322,21 +334,21 @@ export class Decoder {
       this.errors.bad_size++;
       return undefined;
     }
-    const eventId = dv.getUint32(base + HDR.eventId, true);
+    const eventId = dv.getUint32(base + HDR.event_id, true);
     const spec = this.#opts.eventById(eventId);
     if (!spec) {
       this.errors.unknown_event++;
       return undefined;
     }
     const flags = dv.getUint32(base + HDR.flags, true);
-    const atEntry = (flags & HdrFlag.AT_ENTRY) !== 0;
+    const atEntry = (flags & KT_F_AT_ENTRY) !== 0;
     const args = this.#decodeArgs(spec, dv, buf, base, size);
     if (!args) {
       this.errors.bad_blob++;
       return undefined;
     }
     const t = this.#thread(buf, dv, base);
-    const nr = dv.getUint32(base + HDR.syscallNr, true);
+    const nr = dv.getUint32(base + HDR.syscall_nr, true);
     const matchedLo = dv.getUint32(base + HDR.matched, true);
     const ev: Building = {
       spec,
@@ -347,24 +359,24 @@ export class Decoder {
       cgroupId: t.cgroupId,
       threadId: dv.getUint32(base + HDR.tid, true),
       parentProcessId: dv.getUint32(base + HDR.ppid, true),
-      hostProcessId: dv.getUint32(base + HDR.hostPid, true),
+      hostProcessId: dv.getUint32(base + HDR.host_pid, true),
       hostThreadId: t.tid,
-      hostParentProcessId: dv.getUint32(base + HDR.hostPpid, true),
+      hostParentProcessId: dv.getUint32(base + HDR.host_ppid, true),
       userId: dv.getUint32(base + HDR.uid, true),
       groupId: dv.getUint32(base + HDR.gid, true),
-      mountNamespace: dv.getUint32(base + HDR.mntNs, true),
-      pidNamespace: dv.getUint32(base + HDR.pidNs, true),
+      mountNamespace: dv.getUint32(base + HDR.mnt_ns, true),
+      pidNamespace: dv.getUint32(base + HDR.pid_ns, true),
       processName: t.processName,
       executablePath: '',
       hostName: t.hostName,
       containerId: '',
       returnValue: atEntry ? 0 : readInt64(dv, base + HDR.retval),
       syscall: nr === 0xffffffff ? '' : this.#syscallName(nr),
-      isCompat: (flags & HdrFlag.COMPAT) !== 0,
+      isCompat: (flags & KT_F_COMPAT) !== 0,
       atEntry,
       args,
       seq: dv.getBigUint64(base + HDR.seq, true),
-      durationNs: atEntry || !spec.syscall ? undefined : dv.getBigUint64(base + HDR.durationNs, true),
+      durationNs: atEntry || !spec.syscall ? undefined : dv.getBigUint64(base + HDR.duration_ns, true),
       matched:
         matchedLo < 256 && dv.getUint32(base + HDR.matched + 4, true) === 0
           ? SMALL_BIGINTS[matchedLo]!
@@ -372,7 +384,7 @@ export class Decoder {
       leaderStartTime: t.leaderStartTime,
       parentStartTime: t.parentStartTime,
     };
-    if ((flags & HdrFlag.INTERNAL) !== 0) ev.internal = true;
+    if ((flags & KT_F_INTERNAL) !== 0) ev.internal = true;
     return ev;
   }
 
@@ -387,7 +399,7 @@ export class Decoder {
 
   /** The thread's repeated values for this record, decoded again only where the record's words differ. */
   #thread(buf: Uint8Array, dv: DataView, base: number): ThreadValues {
-    const tid = dv.getUint32(base + HDR.hostTid, true);
+    const tid = dv.getUint32(base + HDR.host_tid, true);
     const slot = tid & (THREAD_SLOTS - 1);
     let t = this.#threads[slot];
     if (t === undefined || t.tid !== tid) {
@@ -418,33 +430,33 @@ export class Decoder {
       };
       this.#threads[slot] = t;
     }
-    let lo = dv.getUint32(base + HDR.startTime, true);
-    let hi = dv.getUint32(base + HDR.startTime + 4, true);
+    let lo = dv.getUint32(base + HDR.start_time, true);
+    let hi = dv.getUint32(base + HDR.start_time + 4, true);
     if (lo !== t.startLo || hi !== t.startHi) {
       t.startLo = lo;
       t.startHi = hi;
-      t.threadStartTime = dv.getBigUint64(base + HDR.startTime, true) + this.#boot;
+      t.threadStartTime = dv.getBigUint64(base + HDR.start_time, true) + this.#boot;
     }
-    lo = dv.getUint32(base + HDR.leaderStartTime, true);
-    hi = dv.getUint32(base + HDR.leaderStartTime + 4, true);
+    lo = dv.getUint32(base + HDR.leader_start_time, true);
+    hi = dv.getUint32(base + HDR.leader_start_time + 4, true);
     if (lo !== t.leaderLo || hi !== t.leaderHi) {
       t.leaderLo = lo;
       t.leaderHi = hi;
-      t.leaderStartTime = dv.getBigUint64(base + HDR.leaderStartTime, true) + this.#boot;
+      t.leaderStartTime = dv.getBigUint64(base + HDR.leader_start_time, true) + this.#boot;
     }
-    lo = dv.getUint32(base + HDR.parentStartTime, true);
-    hi = dv.getUint32(base + HDR.parentStartTime + 4, true);
+    lo = dv.getUint32(base + HDR.parent_start_time, true);
+    hi = dv.getUint32(base + HDR.parent_start_time + 4, true);
     if (lo !== t.parentLo || hi !== t.parentHi) {
       t.parentLo = lo;
       t.parentHi = hi;
-      t.parentStartTime = dv.getBigUint64(base + HDR.parentStartTime, true) + this.#boot;
+      t.parentStartTime = dv.getBigUint64(base + HDR.parent_start_time, true) + this.#boot;
     }
-    lo = dv.getUint32(base + HDR.cgroupId, true);
-    hi = dv.getUint32(base + HDR.cgroupId + 4, true);
+    lo = dv.getUint32(base + HDR.cgroup_id, true);
+    hi = dv.getUint32(base + HDR.cgroup_id + 4, true);
     if (lo !== t.cgroupLo || hi !== t.cgroupHi) {
       t.cgroupLo = lo;
       t.cgroupHi = hi;
-      t.cgroupId = dv.getBigUint64(base + HDR.cgroupId, true);
+      t.cgroupId = dv.getBigUint64(base + HDR.cgroup_id, true);
     }
     const c = base + HDR.comm;
     const c0 = dv.getUint32(c, true);
@@ -456,7 +468,7 @@ export class Decoder {
       t.comm1 = c1;
       t.comm2 = c2;
       t.comm3 = c3;
-      t.processName = cString(buf, c, COMM_LEN);
+      t.processName = cString(buf, c, KT_COMM_LEN);
     }
     const u = base + HDR.uts;
     const u0 = dv.getUint32(u, true);
@@ -468,7 +480,7 @@ export class Decoder {
       t.uts1 = u1;
       t.uts2 = u2;
       t.uts3 = u3;
-      t.hostName = cString(buf, u, UTS_LEN);
+      t.hostName = cString(buf, u, KT_UTS_LEN);
     }
     return t;
   }
@@ -511,24 +523,26 @@ export class Decoder {
       const field = spec.fields[i]!;
       if (field.decode.wire === 'reg' && inHeader) {
         const value =
-          i < 6 ? readRegister(dv, base + HDR.args + i * 8, field.type) : narrowRegister(0n, field.type);
+          i < KT_MAX_ARGS
+            ? readRegister(dv, base + HDR.args + i * 8, field.type)
+            : narrowRegister(0n, field.type);
         args.push({ name: field.name, type: field.type, value });
         continue;
       }
-      if (off + BLOB_HDR_SIZE > size) return undefined;
-      const len = dv.getUint16(base + off, true);
-      const status = dv.getUint8(base + off + 2);
-      const kind = dv.getUint8(base + off + 3);
-      off += BLOB_HDR_SIZE;
+      if (off + blob_hdr_t.SIZE > size) return undefined;
+      const len = dv.getUint16(base + off + blob_hdr_t.len, true);
+      const status = dv.getUint8(base + off + blob_hdr_t.status);
+      const kind = dv.getUint8(base + off + blob_hdr_t.kind);
+      off += blob_hdr_t.SIZE;
       if (off + len > size) return undefined;
       const start = base + off;
       off += len;
       const problem: ArgProblem | undefined =
-        status === BlobStatus.NULL
+        status === blob_status.BLOB_NULL
           ? 'null'
-          : status === BlobStatus.FAULT
+          : status === blob_status.BLOB_FAULT
             ? 'fault'
-            : status === BlobStatus.TRUNCATED
+            : status === blob_status.BLOB_TRUNCATED
               ? 'truncated'
               : undefined;
       if (problem === 'null' || problem === 'fault') {
@@ -536,9 +550,9 @@ export class Decoder {
         continue;
       }
       const value =
-        kind === ArgKind.REG
+        kind === arg_kind.ARG_REG
           ? this.#decodeRegBlob(field, dv, start, len)
-          : kind === ArgKind.STR_LIST
+          : kind === arg_kind.ARG_STR_LIST
             ? decodeStringList(buf.subarray(start, start + len))
             : field.decode.wire === 'str'
               ? this.#text(buf, start, start + len)

@@ -9,7 +9,7 @@
  */
 import type { EventArg, TraceEvent } from '../decode/event.js';
 import { type ContainerInfo, ContainerResolver } from './container.js';
-import { type Ancestor, EXEC_ID, EXIT_ID, type ProcessInfo, ProcessTree } from './process-tree.js';
+import { type Ancestor, type ProcessInfo, ProcessTree } from './process-tree.js';
 
 export type { Ancestor, ContainerInfo, ProcessInfo };
 export { ContainerResolver, ProcessTree };
@@ -74,10 +74,11 @@ export function createEnricher(opts: EnricherOptions = {}): Enricher {
     observe(ev) {
       // The kernel has already renamed the task when sched_process_exec fires, so prev_comm arrives empty;
       // the tree still holds the name from before the exec (`nginx` for a worker that runs a shell).
-      if (ev.spec.id === EXEC_ID) fillPrevComm(ev, tree);
+      if (ev.spec.name === 'sched_process_exec') fillPrevComm(ev, tree);
       tree.observe(ev);
       // A new image or an ended group may mean a new cgroup, or a reused pid.
-      if (ev.spec.id === EXEC_ID || ev.spec.id === EXIT_ID) containers?.forgetPid(ev.hostProcessId);
+      if (ev.spec.name === 'sched_process_exec' || ev.spec.name === 'sched_process_exit')
+        containers?.forgetPid(ev.hostProcessId);
     },
     enrich(ev) {
       tree.enrich(ev);

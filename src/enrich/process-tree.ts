@@ -11,11 +11,6 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArgValue, TraceEvent } from '../decode/event.js';
 
-/** Catalog ids of the lifecycle events. */
-export const FORK_ID = 714;
-export const EXEC_ID = 715;
-export const EXIT_ID = 716;
-
 export const DEFAULT_TREE_SIZE = 32768;
 export const DEFAULT_GRACE_MS = 5000;
 
@@ -220,8 +215,8 @@ export class ProcessTree {
   observe(ev: TraceEvent): void {
     const now = this.#now();
     if (now - this.#lastSweep > this.#grace) this.sweep();
-    switch (ev.spec.id) {
-      case FORK_ID: {
+    switch (ev.spec.name) {
+      case 'sched_process_fork': {
         const child = num(argOf(ev, 'child_pid'));
         if (child === 0 || num(argOf(ev, 'child_tid')) !== child) return; // a new thread: same process
         const parent = this.get(ev.hostProcessId);
@@ -235,7 +230,7 @@ export class ProcessTree {
         });
         return;
       }
-      case EXEC_ID: {
+      case 'sched_process_exec': {
         const p = this.get(ev.hostProcessId);
         const pathname = argOf(ev, 'pathname');
         this.#put({
@@ -248,7 +243,7 @@ export class ProcessTree {
         });
         return;
       }
-      case EXIT_ID: {
+      case 'sched_process_exit': {
         if (argOf(ev, 'process_group_exit') !== true) return;
         const p = this.#map.get(ev.hostProcessId);
         if (p !== undefined) p.exitedAt = now;

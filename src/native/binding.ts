@@ -46,6 +46,8 @@ export type BatchCallback = (err: Error | null, batch: Buffer | undefined) => vo
 export interface NativeBpfObject {
   setMapMaxEntries(map: string, entries: number): void;
   setAutoload(program: string, on: boolean): void;
+  /** Replaces the bytes of a read-only data section (`.rodata.*`) before load; the size must match. */
+  setInitialValue(map: string, data: Buffer): void;
   load(): void;
   mapInfo(map: string): NativeMapInfo;
   mapUpdate(map: string, key: Buffer, value: Buffer): void;

@@ -2,6 +2,7 @@
  * A policy as parsed from flags or a file, before compilation: events with their filters, a scope, actions.
  * Plain immutable data; compile.ts turns a list of these into CompiledPolicies.
  */
+import { kt_policy_limit } from '../abi/abi.gen.js';
 import type { EventSpec } from '../catalog/types.js';
 import type { EventFilter } from './event-filter.js';
 import type { ScopeSpec } from './scope.js';
@@ -10,8 +11,8 @@ import type { ScopeSpec } from './scope.js';
 export type Action = 'log' | 'print';
 export const ACTIONS: readonly Action[] = ['log', 'print'];
 
-/** Tracee's limit: each event carries a u64 bitmap of matching policies. */
-export const MAX_POLICIES = 64;
+/** Tracee's limit, and the kernel's (maps.h): each event carries a u64 bitmap of matching policies. */
+export const MAX_POLICIES = kt_policy_limit.KT_MAX_POLICIES;
 
 export interface RuleSpec {
   readonly event: EventSpec;

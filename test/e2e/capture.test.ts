@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { blob_hdr_t, event_hdr_t as HDR } from '../../src/abi/abi.gen.js';
 import { type Capture, openCapture } from '../../src/capture/session.js';
 import type { EventSpec } from '../../src/catalog/types.js';
 import { nativeAvailable, packageRoot } from '../../src/native/binding.js';
@@ -51,7 +52,7 @@ const getppid: EventSpec = {
   syscall: { nr: 110, compatNrs: [64], emit: 'exit' },
 };
 
-/** The header fields this test checks (offsets from wire.h event_hdr_t, 216 bytes). */
+/** The header fields this test checks (offsets from src/abi/abi.gen.ts). */
 interface Rec {
   seq: bigint;
   duration: bigint;
@@ -77,27 +78,32 @@ function readBatch(batch: Buffer, out: Rec[]): void {
     const r = batch.subarray(off + 4, off + 4 + len);
     off += 4 + len;
     const args: bigint[] = [];
-    for (let i = 0; i < 6; i++) args.push(r.readBigUInt64LE(56 + i * 8));
+    for (let i = 0; i < 6; i++) args.push(r.readBigUInt64LE(HDR.args + i * 8));
     out.push({
-      seq: r.readBigUInt64LE(8),
-      duration: r.readBigUInt64LE(16),
-      retval: r.readBigInt64LE(48),
+      seq: r.readBigUInt64LE(HDR.seq),
+      duration: r.readBigUInt64LE(HDR.duration_ns),
+      retval: r.readBigInt64LE(HDR.retval),
       args,
-      eventId: r.readUInt32LE(104),
-      hostPid: r.readUInt32LE(116),
-      hostTid: r.readUInt32LE(120),
-      flags: r.readUInt32LE(156),
-      size: r.readUInt32LE(160),
-      comm: cstr(r.subarray(168, 184)),
-      payload: r.subarray(216),
+      eventId: r.readUInt32LE(HDR.event_id),
+      hostPid: r.readUInt32LE(HDR.host_pid),
+      hostTid: r.readUInt32LE(HDR.host_tid),
+      flags: r.readUInt32LE(HDR.flags),
+      size: r.readUInt32LE(HDR.size),
+      comm: cstr(r.subarray(HDR.comm, HDR.uts)),
+      payload: r.subarray(HDR.SIZE),
     });
   }
 }
 
 /** The first blob of a payload: {len, status, kind, text}. */
 function blob(p: Buffer): { len: number; status: number; kind: number; text: string } {
-  const len = p.readUInt16LE(0);
-  return { len, status: p[2]!, kind: p[3]!, text: p.subarray(4, 4 + len).toString('latin1') };
+  const len = p.readUInt16LE(blob_hdr_t.len);
+  return {
+    len,
+    status: p[blob_hdr_t.status]!,
+    kind: p[blob_hdr_t.kind]!,
+    text: p.subarray(blob_hdr_t.SIZE, blob_hdr_t.SIZE + len).toString('latin1'),
+  };
 }
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
@@ -179,7 +185,7 @@ describe('capture e2e (delete_module)', { skip: reason }, () => {
     assert.equal(r.comm, 'rmmod');
     assert.equal(r.hostTid, rmmodPid);
     assert.equal(r.flags, 0);
-    assert.equal(r.size, 216 + 4 + 8);
+    assert.equal(r.size, HDR.SIZE + blob_hdr_t.SIZE + 8);
     t.diagnostic(`delete_module record size: ${r.size} bytes`);
     assert.ok(r.seq > 0n);
     assert.ok(r.duration > 0n);

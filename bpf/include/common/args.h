@@ -11,7 +11,6 @@
 #include "wire.h"
 #include "maps.h"
 
-#define KT_NO_LEN_ARG 0xff
 #define KT_AF_UNIX 1
 #define KT_AF_INET 2
 #define KT_AF_INET6 10

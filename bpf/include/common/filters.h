@@ -25,7 +25,7 @@ static const __u32 kt_zero = 0;
  * read on first use only (`have` bits), so a scope that tests one thing costs one read.
  */
 struct kt_task_ctx {
-	__u64 since;   /* config_t.start_ns */
+	__u64 since;   /* kt_settings.start_ns */
 	__u32 tgid;    /* host pid */
 	__u32 have;    /* KT_SC_UID / KT_SC_COMM / KT_SC_MNTNS / KT_SC_PIDNS: field below already read */
 	__u32 uid;     /* euid */
@@ -35,10 +35,10 @@ struct kt_task_ctx {
 	char comm[KT_COMM_LEN]; /* NUL-padded after the first NUL */
 };
 
-static __always_inline void kt_task_ctx_fill(struct kt_task_ctx *t, const struct config_t *conf)
+static __always_inline void kt_task_ctx_fill(struct kt_task_ctx *t)
 {
 	t->tgid = bpf_get_current_pid_tgid() >> 32;
-	t->since = conf->start_ns;
+	t->since = kt_settings.start_ns;
 	t->have = 0;
 }
 
@@ -190,18 +190,18 @@ static long kt_scope_step(__u64 i, void *arg)
 }
 
 /*
- * Of the policies in `want`, those whose scope the current task matches, directly or through `follow`.
- * Every follow policy's own scope is evaluated too, so a process matching one is marked for its descendants
- * whatever event it is in (userspace marks from every record it sees).
+ * Of the policies in `want`, those whose scope the current task matches, directly or through `follow`
+ * (`scoped` and `follow` as in syscall_cfg_t). Every follow policy's own scope is evaluated too, so a process
+ * matching one is marked for its descendants whatever event it is in (userspace marks from every record).
  */
-static __always_inline __u64 kt_scopes(__u64 want, const struct config_t *conf)
+static __always_inline __u64 kt_scopes(__u64 want, __u64 scoped, __u64 follow)
 {
 	struct kt_scope_loop c = {};
-	__u64 fw = conf->follow;
+	__u64 fw = follow;
 
-	c.todo = (want & conf->scoped) | fw;
-	c.ok = want & ~conf->scoped;
-	kt_task_ctx_fill(&c.t, conf);
+	c.todo = (want & scoped) | fw;
+	c.ok = want & ~scoped;
+	kt_task_ctx_fill(&c.t);
 	/* bpf_loop: the step is verified once, not once per policy and path. */
 	if (c.todo)
 		bpf_loop(KT_MAX_POLICIES, kt_scope_step, &c, 0);
