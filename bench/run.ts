@@ -3,13 +3,13 @@
  * Suites, in this order (audit last: once audit is enabled, every new task pays extra until it is disabled):
  *   1. overhead    ns per getppid (unselected) and per delete_module (traced) call, configurations alternated
  *   2. throughput  a delete_module storm from 1 and 2 threads; events delivered, seq gaps, reported loss
- *   3. pipeline    decode + JSON format of captured batches in this process, events/s on one core
+ *   3. pipeline    the live pipeline (src/pipeline) on captured batches in this process, events/s on one core
  *   4. startup     launch to the first delivered event; RSS idle and at ~100k events/s; a CPU profile
  *   5. audit       overhead and storm with auditd holding one delete_module rule
  * Writes bench/results/latest.json and BENCHMARKS.md (generated). Needs root and a built tree (npm run setup).
  * Options: --reps N (default 5), --storm-ms MS (default 3000), --quick (2 reps, 1 s storms), --no-peers.
  */
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,7 +19,10 @@ import { eventById, eventByName } from '../src/catalog/index.js';
 import { Decoder } from '../src/decode/decode.js';
 import type { TraceEvent } from '../src/decode/event.js';
 import { addonPath, loadNative } from '../src/native/binding.js';
-import { JsonWriter } from '../src/output/json.js';
+import { jsonPrinter } from '../src/output/printer.js';
+import { openFileSink } from '../src/output/sink.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import { planTrace } from '../src/pipeline/plan.js';
 import { Audit, auditdRunning, auditStatus } from './lib/audit.js';
 import { killAllNow, parseLoad, rssKiB, run, start, stop, stopAll, tryRun } from './lib/proc.js';
 import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
@@ -86,8 +89,8 @@ export interface Results {
     batches: number;
     events: number;
     decode: Summary;
-    decodeFormat: Summary;
-    decodeFormatWrite: Summary;
+    /** src/pipeline Pipeline.push: decode, enrich, match, rules, JSON, write to /dev/null. */
+    pipeline: Summary;
   };
   startup?: { firstEventMs: Summary; attachMs: Summary };
   rss?: { idleMiB: number; peakMiB: number; rate: number; delivered: number; lost: number };
@@ -292,7 +295,11 @@ async function pipelineSuite(res: Results): Promise<void> {
   const spec = eventByName('delete_module');
   if (spec === undefined) throw new Error('the catalog has no delete_module');
   const batches: Buffer[] = [];
-  const cap = await openCapture({ events: [spec], onBatch: (b) => batches.push(Buffer.from(b)) });
+  const cap = await openCapture({
+    events: [spec],
+    processTree: true,
+    onBatch: (b) => batches.push(Buffer.from(b)),
+  });
   try {
     await loadgen('loop', 'delmod', 1, 50_000);
     await sleep(50);
@@ -301,51 +308,58 @@ async function pipelineSuite(res: Results): Promise<void> {
   }
   const native = loadNative();
   const clocks = native.clocks();
-  const decoder = new Decoder({ eventById, bootToEpochNs: clocks.realtime - clocks.boottime });
-  const events: TraceEvent[] = [];
+  const bootToEpochNs = clocks.realtime - clocks.boottime;
+  const decoder = new Decoder({ eventById, bootToEpochNs });
+  const perBatch = new Map(batches.map((b) => [b, decoder.decodeBatch(b, []).length]));
   let perPass = 0;
-  for (const b of batches) perPass += decoder.decodeBatch(b, []).length;
+  for (const n of perBatch.values()) perPass += n;
   if (perPass === 0) throw new Error('pipeline: no events captured');
-  const jsonOpts = { parseArguments: false, policyNames: [''] };
-  const lines = new JsonWriter(jsonOpts);
-  const devnull = openSync('/dev/null', 'w');
-  const stage = (level: 0 | 1 | 2): number => {
+  // The live command's pipeline for `ktrail -e delete_module -o json`, writing to /dev/null.
+  const plan = await planTrace({ events: ['delete_module'] });
+  const devnull = openFileSink('/dev/null');
+  const pipeline = new Pipeline({
+    policies: plan.compiled,
+    printed: new Set(plan.printed.map((e) => e.id)),
+    rules: plan.rules,
+    enabled: plan.enabled,
+    printers: [jsonPrinter([devnull], { parseArguments: false, policyNames: [''] })],
+    bootToEpochNs,
+    startedAtNs: clocks.realtime,
+  });
+  const events: TraceEvent[] = [];
+  const stage = (full: boolean): number => {
     const t0 = performance.now();
     let n = 0;
     while (performance.now() - t0 < 1000) {
       for (const b of batches) {
-        events.length = 0;
-        decoder.decodeBatch(b, events);
-        n += events.length;
-        if (level === 0) continue;
-        // The live path (src/cli/commands/trace.ts): lines written as bytes into one buffer per batch.
-        lines.reset();
-        for (const ev of events) lines.event(ev);
-        if (level === 2) writeSync(devnull, lines.bytes());
+        if (full) pipeline.push(b);
+        else {
+          events.length = 0;
+          decoder.decodeBatch(b, events);
+        }
+        n += perBatch.get(b)!;
       }
     }
     return n / ((performance.now() - t0) / 1000);
   };
   const dec: number[] = [];
-  const fmt: number[] = [];
   const full: number[] = [];
   try {
-    stage(1); // warm-up
+    stage(true); // warm-up
     for (let i = 0; i < 3; i++) {
       log(`pipeline ${i + 1}/3`);
-      dec.push(stage(0));
-      fmt.push(stage(1));
-      full.push(stage(2));
+      dec.push(stage(false));
+      full.push(stage(true));
     }
   } finally {
-    closeSync(devnull);
+    pipeline.close();
+    devnull.close();
   }
   res.pipeline = {
     batches: batches.length,
     events: perPass,
     decode: summarize(dec),
-    decodeFormat: summarize(fmt),
-    decodeFormatWrite: summarize(full),
+    pipeline: summarize(full),
   };
 }
 
@@ -546,6 +560,7 @@ async function main(): Promise<void> {
   };
   const peers = opts.peers ? ensurePeers(res.notes) : { bpftrace: false, auditd: false };
   if (!opts.peers) res.notes.push('peers skipped (--no-peers)');
+  if (peers.bpftrace && !mountTracefs(res.notes)) peers.bpftrace = false;
   res.machine = machine();
   const t0 = performance.now();
 
@@ -629,12 +644,28 @@ async function main(): Promise<void> {
 
 let activeAudit: Audit | undefined;
 let cleaning: Promise<void> | undefined;
+/** tracefs as the bench found it: bpftrace needs it, and a fresh machine may not have it mounted. */
+const TRACEFS = '/sys/kernel/tracing';
+let mountedTracefs = false;
+
+/** Mounts tracefs when it is absent (unmounted again at exit); false when bpftrace cannot have it. */
+function mountTracefs(notes: string[]): boolean {
+  if (existsSync(join(TRACEFS, 'events'))) return true;
+  if (!tryRun('mount', ['-t', 'tracefs', 'nodev', TRACEFS]) || !existsSync(join(TRACEFS, 'events'))) {
+    notes.push(`bpftrace skipped: tracefs is not mounted and mounting it at ${TRACEFS} failed`);
+    return false;
+  }
+  mountedTracefs = true;
+  notes.push(`tracefs was not mounted: mounted at ${TRACEFS} for bpftrace, unmounted at the end`);
+  return true;
+}
 
 /** Every exit path: stop children, leave audit disabled without rules, remove the temporary files. */
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await stopAll();
     if (activeAudit !== undefined) await activeAudit.teardown();
+    if (mountedTracefs && tryRun('umount', [TRACEFS])) mountedTracefs = false;
     rmSync(TMP, { recursive: true, force: true });
   })();
   return cleaning;

@@ -16,7 +16,7 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { maps as ABI_MAPS, kt_map_limit, kt_wire_limit, rodata } from '../abi/abi.gen.js';
-import { eventByName } from '../catalog/index.js';
+import { eventById, eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { KtrailError } from '../errors.js';
 import { loadNative, type NativeAddon, type NativeBpfObject, packageRoot } from '../native/binding.js';
@@ -35,7 +35,7 @@ import { describeMissing, type FeatureReport, missingRequired, probeFeatures } f
 import { type EncodedPlan, encodeKernelPlan, lateScope } from './filters.js';
 
 /** Program names in ktrail.bpf.o; `bpftool prog show` lists them under these names (cut to 15 chars). */
-export const PROGRAMS = ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'] as const;
+const PROGRAMS = ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'] as const;
 const RING_MAP = 'events_map';
 const SETTINGS = '.rodata.settings';
 const DEFAULT_RING_BYTES = 8 << 20;
@@ -45,7 +45,7 @@ const PAGE = 4096;
 const LIFECYCLE = LIFECYCLE_EVENTS.map((l) => ({ ...l, id: eventByName(l.name)!.id }));
 
 /** True when `id` is one of the sched_process_* lifecycle events. */
-export function isLifecycleEvent(id: number): boolean {
+function isLifecycleEvent(id: number): boolean {
   return LIFECYCLE.some((l) => l.id === id);
 }
 
@@ -99,6 +99,14 @@ export interface CaptureStats {
   /** Batches and bytes delivered to JS so far. */
   readonly batches: number;
   readonly bytes: number;
+}
+
+/** The kernel's loss counters of `stats`, by event name, in id order; events without loss are left out. */
+export function lostByName(stats: CaptureStats): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const [id, s] of [...stats.events].sort((a, b) => a[0] - b[0]))
+    if (s.lost > 0n) out.set(eventById(id)?.name ?? String(id), s.lost);
+  return out;
 }
 
 /** A running capture. Create with openCapture. */

@@ -2,15 +2,10 @@
  * The event catalog: every event ktrail knows (the generated syscalls plus the hand-written lifecycle and module
  * events), with lookups by name, id and set. Immutable data, safe to share; lookups never throw.
  */
+
+import { closestNames } from '../util/edit-distance.js';
 import { EVENTS } from './events.js';
-import {
-  closestNames,
-  DEFAULT_SET,
-  defaultEventsIn,
-  eventsInSetOf,
-  missingDefaultNames,
-  setNamesOf,
-} from './sets.js';
+import { DEFAULT_SET, defaultEventsIn, eventsInSetOf, missingDefaultNames, setNamesOf } from './sets.js';
 import { SYSCALL_EVENTS } from './syscalls.gen.js';
 import type { EventSpec } from './types.js';
 

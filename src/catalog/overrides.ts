@@ -33,8 +33,6 @@ export const EMIT: Readonly<Record<string, SyscallFacts['emit']>> = {
 export const STR_MAX = 4096;
 /** Byte budget for a whole argv or envp array. */
 export const STR_ARR_MAX = 4096;
-/** Cap on user buffers copied with a length argument. */
-export const BUF_MAX = 256;
 
 /** A partial field change applied after the default rules; keys are `syscall.field`. */
 export interface FieldOverride {

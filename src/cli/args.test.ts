@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KtrailError } from '../errors.js';
-import { editDistance, parseArgs } from './args.js';
+import { parseArgs } from './args.js';
 
 test('repeatable flags collect values in order, short and long, inline and separate', () => {
   const a = parseArgs(['-e', 'delete_module', '--events=-openat', '-esystem_module', '-o', 'json']);
@@ -47,10 +47,4 @@ test('bad flags and commands give exact messages with hints', () => {
     undefined,
     2,
   ]);
-});
-
-test('edit distance', () => {
-  assert.equal(editDistance('delete_modul', 'delete_module'), 1);
-  assert.equal(editDistance('kitten', 'sitting'), 3);
-  assert.equal(editDistance('', 'abc'), 3);
 });

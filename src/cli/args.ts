@@ -3,6 +3,7 @@
  * that sets its default (flags override it). Pure: no I/O, so it is unit-tested.
  */
 import { KtrailError } from '../errors.js';
+import { closestNames } from '../util/edit-distance.js';
 
 export interface OptionSpec {
   readonly long: string;
@@ -79,32 +80,9 @@ function envName(long: string): string {
   return `KTRAIL_${long.toUpperCase().replace(/-/g, '_')}`;
 }
 
+/** The nearest candidate within two edits, for "did you mean" hints. */
 function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance, for "did you mean" hints. */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
+  return closestNames(candidates, word, 1, 2)[0];
 }
 
 /**

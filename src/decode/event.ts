@@ -75,3 +75,19 @@ export interface TraceEvent {
    */
   readonly internal?: boolean;
 }
+
+/**
+ * The argument named `name`, or undefined when the event has none. `hint` is the index where the field usually
+ * is (its position in the catalog), checked first.
+ */
+export function findArg(ev: TraceEvent, name: string, hint?: number): EventArg | undefined {
+  if (hint !== undefined && ev.args[hint]?.name === name) return ev.args[hint];
+  for (const a of ev.args) if (a.name === name) return a;
+  return undefined;
+}
+
+/** The value of the argument named `name`; undefined when there is none or reading it faulted. */
+export function argValue(ev: TraceEvent, name: string): ArgValue | undefined {
+  const a = findArg(ev, name);
+  return a === undefined || a.problem === 'fault' ? undefined : a.value;
+}

@@ -39,8 +39,6 @@ export interface Enricher {
   enrich(ev: TraceEvent): void;
   /** The container of a record, or undefined on the host. */
   container(ev: TraceEvent): ContainerInfo | undefined;
-  /** `option:ancestry`: the JSON array `[{"pid":..,"comm":..,"exe":..}]`, parent first, at most `depth`. */
-  ancestryJson(ev: TraceEvent, depth: number): string;
   close(): void;
 }
 
@@ -87,13 +85,6 @@ export function createEnricher(opts: EnricherOptions = {}): Enricher {
     },
     container(ev) {
       return containers?.resolve(ev.cgroupId, ev.hostProcessId);
-    },
-    ancestryJson(ev, depth) {
-      const q = JSON.stringify;
-      const items = tree
-        .ancestry(ev.hostProcessId, depth)
-        .map((a) => `{"pid":${a.pid},"comm":${q(a.comm)},"exe":${q(a.exe)}}`);
-      return `[${items.join(',')}]`;
     },
     close() {
       // Nothing is held open: the maps are dropped with the object.

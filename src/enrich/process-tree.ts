@@ -9,10 +9,10 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArgValue, TraceEvent } from '../decode/event.js';
+import { type ArgValue, argValue, type TraceEvent } from '../decode/event.js';
 
-export const DEFAULT_TREE_SIZE = 32768;
-export const DEFAULT_GRACE_MS = 5000;
+const DEFAULT_TREE_SIZE = 32768;
+const DEFAULT_GRACE_MS = 5000;
 
 /** One process (thread group) as the tree knows it. */
 export interface ProcessInfo {
@@ -54,11 +54,6 @@ export interface ProcessTreeOptions {
 
 /** USER_HZ: /proc/<pid>/stat start times count these since boot (100 on every mainstream architecture). */
 const CLK_TCK = 100n;
-
-function argOf(ev: TraceEvent, name: string): ArgValue | undefined {
-  for (const a of ev.args) if (a.name === name) return a.value;
-  return undefined;
-}
 
 function num(v: ArgValue | undefined): number {
   return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0;
@@ -217,22 +212,22 @@ export class ProcessTree {
     if (now - this.#lastSweep > this.#grace) this.sweep();
     switch (ev.spec.name) {
       case 'sched_process_fork': {
-        const child = num(argOf(ev, 'child_pid'));
-        if (child === 0 || num(argOf(ev, 'child_tid')) !== child) return; // a new thread: same process
+        const child = num(argValue(ev, 'child_pid'));
+        if (child === 0 || num(argValue(ev, 'child_tid')) !== child) return; // a new thread: same process
         const parent = this.get(ev.hostProcessId);
         this.#put({
           pid: child,
-          ppid: num(argOf(ev, 'parent_process_pid')) || ev.hostProcessId,
+          ppid: num(argValue(ev, 'parent_process_pid')) || ev.hostProcessId,
           comm: ev.processName,
           exe: parent?.exe ?? '',
-          startTime: big(argOf(ev, 'start_time')),
+          startTime: big(argValue(ev, 'start_time')),
           exitedAt: undefined,
         });
         return;
       }
       case 'sched_process_exec': {
         const p = this.get(ev.hostProcessId);
-        const pathname = argOf(ev, 'pathname');
+        const pathname = argValue(ev, 'pathname');
         this.#put({
           pid: ev.hostProcessId,
           ppid: ev.hostParentProcessId,
@@ -244,7 +239,7 @@ export class ProcessTree {
         return;
       }
       case 'sched_process_exit': {
-        if (argOf(ev, 'process_group_exit') !== true) return;
+        if (argValue(ev, 'process_group_exit') !== true) return;
         const p = this.#map.get(ev.hostProcessId);
         if (p !== undefined) p.exitedAt = now;
         return;

@@ -174,7 +174,7 @@ test('JsonWriter: entity-id fallbacks, errno and ancestors', () => {
     PLAIN.replace(/}$/, ',"errno":"ENOSYS"}'),
   );
   assert.equal(
-    formatJson(event(), { ...opts, ancestors: () => '[{"pid":1}]' }),
-    PLAIN.replace(/}$/, ',"ancestors":[{"pid":1}]}'),
+    formatJson(event(), { ...opts, ancestors: () => [{ pid: 1, comm: 'sh "x"', exe: '/bin/sh' }] }),
+    PLAIN.replace(/}$/, ',"ancestors":[{"pid":1,"comm":"sh \\"x\\"","exe":"/bin/sh"}]}'),
   );
 });

@@ -12,6 +12,9 @@
 import type { EventSpec } from '../catalog/types.js';
 import { renderMode, renderValue, retvalErrno, valueTables } from '../catalog/values/index.js';
 import type { ArgValue, EventArg, TraceEvent } from '../decode/event.js';
+import type { Ancestor } from '../enrich/process-tree.js';
+import { type FindingMetadata, findingMetadata, findingSpec } from '../signatures/finding.js';
+import type { Finding } from '../signatures/types.js';
 import { entityId } from './entity-id.js';
 
 export interface JsonOptions {
@@ -20,17 +23,17 @@ export interface JsonOptions {
   /** Names of the loaded policies by bit; the implicit CLI policy is ''. */
   readonly policyNames: readonly string[];
   /**
-   * `option:ancestry`: returns the JSON array text of the event's ancestors (src/enrich Enricher.ancestryJson),
-   * printed as the additive key `ancestors` (ktrail addition); undefined prints nothing.
+   * `option:ancestry`: the event's ancestors, parent first (src/enrich ProcessTree.ancestry), printed as the
+   * additive key `ancestors` (ktrail addition); undefined prints nothing.
    */
-  readonly ancestors?: (ev: TraceEvent) => string | undefined;
+  readonly ancestors?: (ev: TraceEvent) => readonly Ancestor[] | undefined;
 }
 
 /** Any value an argument or a finding's data can hold: arg values, and objects and arrays of them. */
 export type JsonLike = ArgValue | { readonly [key: string]: JsonLike } | readonly JsonLike[];
 
 /** JSON text of a value the way the classic event prints it (bigints exact, bytes as base64 like Go). */
-export function jsonValue(v: JsonLike): string {
+function jsonValue(v: JsonLike): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'number':
@@ -61,7 +64,7 @@ export function parsedArg(ev: TraceEvent, arg: EventArg, index: number): string 
   return t === undefined ? undefined : renderValue(t, arg.value);
 }
 
-export function matchedPolicyNames(matched: bigint, names: readonly string[]): string[] {
+function matchedPolicyNames(matched: bigint, names: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < names.length; i++) if ((matched >> BigInt(i)) & 1n) out.push(names[i]!);
   return out;
@@ -76,6 +79,9 @@ const SEQ = encoder.encode('],"seq":');
 const DURATION = encoder.encode(',"durationNs":');
 const ERRNO = encoder.encode(',"errno":');
 const ANCESTORS = encoder.encode(',"ancestors":');
+const METADATA = encoder.encode('],"metadata":');
+const SEQ_AFTER_METADATA = encoder.encode(',"seq":');
+const DETECTED_FROM = encoder.encode('{"name":"detectedFrom","type":"unknown","value":{"args":[');
 const NULL = encoder.encode('null');
 const TRUE = encoder.encode('true');
 const FALSE = encoder.encode('false');
@@ -179,8 +185,34 @@ export class JsonWriter {
 
   /** Appends one classic JSON event line and a newline. */
   event(ev: TraceEvent): void {
+    this.#line(ev, ev.spec, ev.args.length, ev.matched, undefined);
+  }
+
+  /**
+   * Appends one finding line (COMPAT.md 6) and a newline: the trigger's context under the rule's event id and
+   * name, `matchedPolicies` from `matched` (the policies whose scope the trigger's process matched), `args` =
+   * the rule's data in declared order then `detectedFrom` (the trigger's id, name, arguments and return
+   * value; left out when the trigger has no arguments), then `metadata`, then the trigger's `seq` and
+   * `durationNs`, so that a finding points back at its record.
+   */
+  finding(f: Finding, matched: bigint): void {
+    const argsNum = f.data.length + (f.event.args.length > 0 ? 1 : 0);
+    this.#line(f.event, findingSpec(f.rule, f.eventId), argsNum, matched, f);
+  }
+
+  /**
+   * One line: `spec`, `argsNum` and `matched` stand in for the event's own when it is a finding's trigger
+   * (`finding` set), whose data, detectedFrom and metadata then replace the event's arguments.
+   */
+  #line(
+    ev: TraceEvent,
+    spec: EventSpec,
+    argsNum: number,
+    matched: bigint,
+    finding: Finding | undefined,
+  ): void {
     this.#ensure(512);
-    const t = this.#thread(ev);
+    const t = this.#thread(ev, spec, argsNum, matched);
     this.#copy(OPEN);
     this.#epochNs(ev.timestamp);
     this.#copy(t.head);
@@ -188,16 +220,22 @@ export class JsonWriter {
     this.#copy(t.mid);
     this.#num(ev.returnValue);
     this.#copy(t.tail);
-    const args = ev.args;
-    if (args.length > 0) this.#writeArgs(ev);
-    this.#copy(SEQ);
+    if (finding === undefined) {
+      if (ev.args.length > 0) this.#writeArgs(ev);
+      this.#copy(SEQ);
+    } else {
+      this.#writeFindingArgs(finding);
+      this.#copy(METADATA);
+      this.#raw(metadataJson(findingMetadata(finding.rule)));
+      this.#copy(SEQ_AFTER_METADATA);
+    }
     this.#big(ev.seq);
     if (ev.durationNs !== undefined) {
       this.#copy(DURATION);
       this.#big(ev.durationNs);
     }
-    if (this.#opts.parseArguments && ev.spec.syscall && !ev.atEntry) {
-      const errno = retvalErrno(ev.returnValue, ev.spec.name);
+    if (this.#opts.parseArguments && spec.syscall && !ev.atEntry) {
+      const errno = retvalErrno(ev.returnValue, spec.name);
       if (errno !== undefined) {
         this.#copy(ERRNO);
         this.#string(errno);
@@ -206,11 +244,31 @@ export class JsonWriter {
     const ancestors = this.#opts.ancestors?.(ev);
     if (ancestors !== undefined) {
       this.#copy(ANCESTORS);
-      this.#raw(ancestors);
+      this.#raw(ancestorsJson(ancestors));
     }
     this.#ensure(2);
     this.#buf[this.#len++] = 125; // }
     this.#buf[this.#len++] = 10;
+  }
+
+  /** The rule's data then `detectedFrom`, whose `args` are the trigger's arguments as its own line has them. */
+  #writeFindingArgs(f: Finding): void {
+    const t = f.event;
+    f.data.forEach((a, i) => {
+      this.#raw(
+        `${i > 0 ? ',' : ''}{"name":${JSON.stringify(a.name)},"type":${JSON.stringify(a.type)},"value":`,
+      );
+      this.#raw(jsonValue(a.value));
+      this.#ensure(1);
+      this.#buf[this.#len++] = 125; // }
+    });
+    if (t.args.length === 0) return;
+    if (f.data.length > 0) this.#raw(',');
+    this.#copy(DETECTED_FROM);
+    this.#writeArgs(t);
+    this.#raw(`],"id":${t.spec.id},"name":${JSON.stringify(t.spec.name)},"returnValue":`);
+    this.#num(t.returnValue);
+    this.#raw('}}');
   }
 
   #ensure(n: number): void {
@@ -391,7 +449,7 @@ export class JsonWriter {
   }
 
   /** The thread's cached runs, re-rendered when any field they came from differs. */
-  #thread(ev: TraceEvent): ThreadRun {
+  #thread(ev: TraceEvent, spec: EventSpec, argsNum: number, matched: bigint): ThreadRun {
     const slot = ev.hostThreadId & (THREAD_SLOTS - 1);
     let t = this.#threads[slot];
     if (
@@ -418,21 +476,21 @@ export class JsonWriter {
       this.#threads[slot] = t;
     }
     if (
-      t.spec !== ev.spec ||
-      t.matched !== ev.matched ||
-      t.argsNum !== ev.args.length ||
+      t.spec !== spec ||
+      t.matched !== matched ||
+      t.argsNum !== argsNum ||
       t.syscall !== ev.syscall ||
       t.isCompat !== ev.isCompat
     ) {
       const q = JSON.stringify;
-      const matched = this.#matchedJson(ev.matched);
-      t.spec = ev.spec;
-      t.matched = ev.matched;
-      t.argsNum = ev.args.length;
+      const policies = this.#matchedJson(matched);
+      t.spec = spec;
+      t.matched = matched;
+      t.argsNum = argsNum;
       t.syscall = ev.syscall;
       t.isCompat = ev.isCompat;
       t.mid = encoder.encode(
-        `${t.context}${ev.spec.id}","eventName":${q(ev.spec.name)},${matched}"argsNum":${ev.args.length},"returnValue":`,
+        `${t.context}${spec.id}","eventName":${q(spec.name)},${policies}"argsNum":${argsNum},"returnValue":`,
       );
       t.tail = encoder.encode(
         `,"syscall":${q(ev.syscall)},"stackAddresses":null,"contextFlags":{"containerStarted":false,` +
@@ -503,17 +561,63 @@ function renderThread(ev: TraceEvent): ThreadRun {
   };
 }
 
+/** `metadata` of a finding: Tracee's Go structs print `Properties` keys sorted and empty `Tags` as null. */
+function metadataJson(m: FindingMetadata): string {
+  const q = JSON.stringify;
+  const p = m.Properties;
+  const tags = m.Tags.length === 0 ? 'null' : `[${m.Tags.map((t) => q(t)).join(',')}]`;
+  return (
+    `{"Version":${q(m.Version)},"Description":${q(m.Description)},"Tags":${tags},"Properties":{` +
+    `"Category":${q(p.Category)},"Kubernetes_Technique":${q(p.Kubernetes_Technique)},"Severity":${p.Severity},` +
+    `"Technique":${q(p.Technique)},"external_id":${q(p.external_id)},"id":${q(p.id)},` +
+    `"signatureID":${q(p.signatureID)},"signatureName":${q(p.signatureName)}}}`
+  );
+}
+
+/** `option:ancestry`'s array: `[{"pid":..,"comm":..,"exe":..}]`, parent first. */
+export function ancestorsJson(ancestors: readonly Ancestor[]): string {
+  const q = JSON.stringify;
+  return `[${ancestors.map((a) => `{"pid":${a.pid},"comm":${q(a.comm)},"exe":${q(a.exe)}}`).join(',')}]`;
+}
+
+/**
+ * The `lost_events` line (no newline): kernel ring-buffer losses so far, per event name in the given order,
+ * with their total. ktrail's addition; consumers that do not know it skip it (it has no `eventId`).
+ */
+export function lostEventsJson(epochNs: bigint, lost: ReadonlyMap<string, bigint>): string {
+  let total = 0n;
+  const parts: string[] = [];
+  for (const [name, n] of lost) {
+    parts.push(`${JSON.stringify(name)}:${n}`);
+    total += n;
+  }
+  return `{"timestamp":${epochNs},"eventName":"lost_events","lostTotal":${total},"lost":{${parts.join(',')}}}`;
+}
+
 const writers = new WeakMap<JsonOptions, JsonWriter>();
 
-/** One classic JSON line (without the newline). */
-export function formatJson(ev: TraceEvent, opts: JsonOptions): string {
+function writerFor(opts: JsonOptions): JsonWriter {
   let w = writers.get(opts);
   if (w === undefined) {
     w = new JsonWriter(opts, 4096);
     writers.set(opts, w);
   }
   w.reset();
+  return w;
+}
+
+/** One classic JSON line (without the newline). */
+export function formatJson(ev: TraceEvent, opts: JsonOptions): string {
+  const w = writerFor(opts);
   w.event(ev);
+  const text = w.text();
+  return text.slice(0, text.length - 1);
+}
+
+/** One finding line (without the newline); `matched` defaults to the trigger's policies. */
+export function formatFindingJson(f: Finding, opts: JsonOptions, matched = f.event.matched): string {
+  const w = writerFor(opts);
+  w.finding(f, matched);
   const text = w.text();
   return text.slice(0, text.length - 1);
 }

@@ -19,7 +19,7 @@ export interface OutputPlan {
 }
 
 /** Ancestors listed by `option:ancestry` without a depth. */
-export const DEFAULT_ANCESTRY_DEPTH = 5;
+const DEFAULT_ANCESTRY_DEPTH = 5;
 
 const OPTIONS = new Set(['parse-arguments', 'decoded-data']);
 const LATER = new Set([

@@ -1,9 +1,13 @@
 /**
  * Tracee v0.24's `table` output (COMPAT.md 3): fixed-width columns TIME UID COMM PID TID RET EVENT ARGS.
  * ktrail keeps RET; with parse-arguments RET shows the errno name too (`-38 ENOSYS`) and flag fields their names.
+ * A finding's EVENT is its event name prefixed by '!' (`!anti_debugging`), so that it stands out among plain
+ * events, and its ARGS end with `detectedFrom: <trigger name>`.
  */
 import { retvalErrno } from '../catalog/values/index.js';
 import type { ArgValue, EventArg, TraceEvent } from '../decode/event.js';
+import { findingSpec } from '../signatures/finding.js';
+import type { Finding, FindingValue } from '../signatures/types.js';
 import { parsedArg } from './json.js';
 
 export const TABLE_HEADER =
@@ -15,7 +19,7 @@ function pad(s: string, width: number): string {
 }
 
 /** Local wall-clock time as HH:MM:SS:uuuuuu. */
-export function tableTime(epochNs: bigint): string {
+function tableTime(epochNs: bigint): string {
   const ms = Number(epochNs / 1_000_000n);
   const d = new Date(ms);
   const two = (n: number) => String(n).padStart(2, '0');
@@ -24,7 +28,7 @@ export function tableTime(epochNs: bigint): string {
 }
 
 /** Go's %v rendering of an argument value, as Tracee's table prints it. */
-export function tableValue(v: ArgValue): string {
+function tableValue(v: ArgValue): string {
   if (v === null) return '<nil>';
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
@@ -55,4 +59,18 @@ export function formatTableRow(ev: TraceEvent, parseArguments: boolean): string 
     `${pad(tableTime(ev.timestamp), 16)} ${pad(String(ev.userId), 6)} ${pad(ev.processName, 16)} ` +
     `${pad(String(ev.processId), 7)} ${pad(String(ev.threadId), 7)} ${pad(ret, 16)} ${pad(name, 25)} ${args}`
   );
+}
+
+function tableArg(v: FindingValue): ArgValue {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.map((x) => String(tableArg(x as FindingValue)));
+  return JSON.stringify(v);
+}
+
+/** One table row for a finding: EVENT is `!<event name>`, ARGS the data then `detectedFrom: <trigger name>`. */
+export function formatFindingRow(f: Finding, parseArguments: boolean): string {
+  const args: EventArg[] = f.data.map((a) => ({ name: a.name, type: 'unknown', value: tableArg(a.value) }));
+  if (f.event.args.length > 0) args.push({ name: 'detectedFrom', type: 'unknown', value: f.event.spec.name });
+  const spec = { ...findingSpec(f.rule, f.eventId), name: `!${f.rule.eventName}` };
+  return formatTableRow({ ...f.event, spec, args }, parseArguments);
 }

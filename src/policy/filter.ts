@@ -4,10 +4,11 @@
  * Everything here is immutable data plus total functions; parse errors are KtrailError BAD_FILTER whose message
  * starts with the caller's `where` (the flag and text, or the file, position and field path).
  */
-import { closestNames } from '../catalog/sets.js';
+
 import type { ValueTable } from '../catalog/types.js';
 import { errnoValue, parseValue } from '../catalog/values/index.js';
 import { KtrailError } from '../errors.js';
+import { closestNames } from '../util/edit-distance.js';
 
 export type Op = '=' | '!=' | '<' | '>' | '<=' | '>=';
 export const OPS: readonly Op[] = ['=', '!=', '<', '>', '<=', '>='];

@@ -3,7 +3,7 @@
  * CompiledPolicies exactly (the kernel runs a relaxation, see compile.ts), so its answer is the event's
  * `matchedPolicies`. Pure apart from the callbacks in MatchContext; never throws.
  */
-import type { ArgValue, TraceEvent } from '../decode/event.js';
+import { type ArgValue, findArg, type TraceEvent } from '../decode/event.js';
 import type { CompiledPolicies, EventFilterSet } from './compile.js';
 import type { ContextField } from './event-filter.js';
 import {
@@ -193,8 +193,7 @@ function valueMatches(f: ValueFilter, v: ArgValue | number | bigint | string | b
 
 function filtersMatch(set: EventFilterSet, ev: TraceEvent, ctx: MatchContext): boolean {
   for (const a of set.args) {
-    const arg =
-      ev.args[a.index]?.name === a.field ? ev.args[a.index] : ev.args.find((x) => x.name === a.field);
+    const arg = findArg(ev, a.field, a.index);
     if (arg === undefined || !valueMatches(a.filter, arg.value)) return false;
   }
   for (const r of set.retval) if (ev.atEntry || !numMatch(r.filter, ev.returnValue)) return false;
@@ -203,40 +202,62 @@ function filtersMatch(set: EventFilterSet, ev: TraceEvent, ctx: MatchContext): b
 }
 
 /**
- * The bitmap of policies whose scope the event's process satisfies by itself (follow not considered). The
- * process tree calls this to record the processes that `follow` starts from.
+ * The bitmap of policies whose scope the event's process satisfies by itself (follow not considered).
+ * Unscoped policies match every process. The pipeline records follow marks from this.
  */
-export function matchScopes(c: CompiledPolicies, ev: TraceEvent, ctx: MatchContext = {}): bigint {
-  let out = 0n;
-  c.user.scopes.forEach((s, i) => {
-    if (scopeMatches(s, ev, ctx)) out |= bit(i);
-  });
+export function ownScopes(c: CompiledPolicies, ev: TraceEvent, ctx: MatchContext = {}): bigint {
+  const n = c.policies.length;
+  let out = (bit(n) - 1n) & ~c.user.scopedMask;
+  for (let i = 0; i < n; i++) {
+    const b = bit(i);
+    if ((c.user.scopedMask & b) === 0n) continue;
+    const s = c.user.scopes[i];
+    if (s !== undefined && scopeMatches(s, ev, ctx)) out |= b;
+  }
   return out;
 }
 
 /**
- * The bitmap of policies that match `ev` (bit i = policy i): the policy selects the event, its scope matches
- * (directly, or through `follow` and an ancestor that matched), and every filter of its rule for this event
- * matches. 0n for events no policy selects. A return-value filter never matches an event emitted at entry.
+ * The bitmap of policies whose scope admits the event's process: its own scope (`own`, from ownScopes when
+ * the caller has it) or, for policies with `follow`, an ancestor that matched by itself. Evaluate it once per
+ * event and pass it to matchEvent; detection rules see the events of these policies.
  */
-export function matchEvent(c: CompiledPolicies, ev: TraceEvent, ctx: MatchContext = {}): bigint {
-  const e = c.events.get(ev.spec.id);
-  if (e === undefined) return 0n;
-  const filters = c.user.filters.get(ev.spec.id);
-  let out = 0n;
+export function matchScopes(
+  c: CompiledPolicies,
+  ev: TraceEvent,
+  ctx: MatchContext = {},
+  own = ownScopes(c, ev, ctx),
+): bigint {
+  let out = own;
+  const missing = c.user.followMask & ~own;
+  if (missing === 0n || ctx.isDescendantOfMatch === undefined) return out;
   for (let i = 0; i < c.policies.length; i++) {
     const b = bit(i);
-    if ((e.selectedMask & b) === 0n) continue;
-    const scope = c.user.scopes[i];
-    if (scope === undefined) continue;
-    if ((c.user.scopedMask & b) !== 0n && !scopeMatches(scope, ev, ctx)) {
-      const followed =
-        (c.user.followMask & b) !== 0n && (ctx.isDescendantOfMatch?.(ev.hostProcessId, i) ?? false);
-      if (!followed) continue;
-    }
-    const set = filters?.get(i);
-    if (set !== undefined && !filtersMatch(set, ev, ctx)) continue;
-    out |= b;
+    if ((missing & b) !== 0n && ctx.isDescendantOfMatch(ev.hostProcessId, i)) out |= b;
   }
   return out;
+}
+
+/**
+ * The bitmap of policies that match `ev` (bit i = policy i): the policy selects the event, its scope admits
+ * the process (`scopes`, from matchScopes), and every filter of its rule for this event matches. 0n for
+ * events no policy selects. A return-value filter never matches an event emitted at entry.
+ */
+export function matchEvent(
+  c: CompiledPolicies,
+  ev: TraceEvent,
+  ctx: MatchContext = {},
+  scopes?: bigint,
+): bigint {
+  const e = c.events.get(ev.spec.id);
+  if (e === undefined) return 0n;
+  let candidates = e.selectedMask & (scopes ?? matchScopes(c, ev, ctx));
+  if (candidates === 0n) return 0n;
+  const filters = c.user.filters.get(ev.spec.id);
+  if (filters === undefined) return candidates;
+  for (const [i, set] of filters) {
+    const b = bit(i);
+    if ((candidates & b) !== 0n && !filtersMatch(set, ev, ctx)) candidates &= ~b;
+  }
+  return candidates;
 }

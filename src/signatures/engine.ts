@@ -8,7 +8,7 @@ import { KtrailError } from '../errors.js';
 import type { AnyRule, ConfigValue, Finding, FindingArg, RuleContext, RuleDefinition } from './types.js';
 
 /** Finding event ids start here (Tracee's signature range, 6000-7999). */
-export const FINDING_ID_BASE = 6000;
+const FINDING_ID_BASE = 6000;
 
 export interface EngineOptions {
   /** Per-rule configuration overrides, by rule id (`{'KTR-005': {thresholdNs: 5e8}}`). */

@@ -8,7 +8,7 @@
  * base name only.
  */
 import { parseValue, valueTables } from '../catalog/values/index.js';
-import type { ArgValue, SockAddrValue, TraceEvent } from '../decode/event.js';
+import { argValue, type SockAddrValue, type TraceEvent } from '../decode/event.js';
 
 const O_ACCMODE = 0o3;
 const O_WRONLY = 0o1;
@@ -16,10 +16,7 @@ const O_RDWR = 0o2;
 /** creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC). */
 const CREAT_FLAGS = 0o1101;
 
-export function argValue(ev: TraceEvent, name: string): ArgValue | undefined {
-  for (const a of ev.args) if (a.name === name) return a.problem === 'fault' ? undefined : a.value;
-  return undefined;
-}
+export { argValue };
 
 export function argString(ev: TraceEvent, name: string): string | undefined {
   const v = argValue(ev, name);
@@ -46,12 +43,12 @@ export function argInt(ev: TraceEvent, name: string, table?: string): number | u
   return undefined;
 }
 
-export function argStrings(ev: TraceEvent, name: string): readonly string[] | undefined {
+function argStrings(ev: TraceEvent, name: string): readonly string[] | undefined {
   const v = argValue(ev, name);
   return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as readonly string[]) : undefined;
 }
 
-export function argSockAddr(ev: TraceEvent, name: string): SockAddrValue | undefined {
+function argSockAddr(ev: TraceEvent, name: string): SockAddrValue | undefined {
   const v = argValue(ev, name);
   if (v === null || v === undefined || typeof v !== 'object') return undefined;
   if (Array.isArray(v) || v instanceof Uint8Array) return undefined;
@@ -162,7 +159,7 @@ export interface Peer {
   readonly path: string;
 }
 
-export function peerOf(addr: SockAddrValue): Peer {
+function peerOf(addr: SockAddrValue): Peer {
   const family = addr['sa_family'] ?? '';
   return {
     family,

@@ -10,7 +10,7 @@ import { Engine } from './engine.js';
 import type { AnyRule, ConfigValue, FindingValue } from './types.js';
 
 /** A spec for an event the catalog lacks: no fields, so the given arguments keep their given order. */
-export function minimalSpec(name: string, id = 0): EventSpec {
+function minimalSpec(name: string, id = 0): EventSpec {
   return { id, name, version: '0', kind: 'security', description: '', sets: [], fields: [], probes: [] };
 }
 

@@ -19,6 +19,19 @@ function argsOf(e: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/**
+ * Why 32-bit programs cannot be tested here, or undefined: some kernels of this machine kind are built
+ * without IA32 emulation and refuse them at exec with ENOEXEC ("Exec format error").
+ */
+function i386Skip(): string | undefined {
+  // Through sh's exec: libuv retries an ENOEXEC program as a shell script, which hides the error.
+  const r = spawnSync('/bin/sh', ['-c', 'exec "$1"', 'sh', join(helpers, 'del32')], { encoding: 'utf8' });
+  if (r.status === 0) return undefined;
+  if (/Exec format error/.test(r.stderr))
+    return 'this kernel cannot run 32-bit (i386) programs: exec gives ENOEXEC (Exec format error)';
+  return `build/helpers/del32 failed (status ${r.status}): ${r.stderr.trim()}`;
+}
+
 function ourPrograms(): string[] {
   const r = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' });
   return r.stdout.split('\n').filter((l) => /raw_tp__|kt_/.test(l));
@@ -135,7 +148,9 @@ describe('ktrail CLI, live', { skip }, () => {
     assert.equal(cu['errno'], 'ENOENT');
   });
 
-  it('a 32-bit delete_module maps onto the 64-bit event with isCompat set', async () => {
+  it('a 32-bit delete_module maps onto the 64-bit event with isCompat set', {
+    skip: i386Skip(),
+  }, async () => {
     let pid = 0;
     const r = await traceWhile(['-e', 'delete_module', '-o', 'json'], () => {
       pid = spawnSync(join(helpers, 'del32')).pid ?? 0;

@@ -17,6 +17,7 @@ import type { ArgValue, TraceEvent } from '../../src/decode/event.js';
 import { createEnricher, type Enricher } from '../../src/enrich/index.js';
 import { loadNative, nativeAvailable, packageRoot } from '../../src/native/binding.js';
 import { entityId } from '../../src/output/entity-id.js';
+import { ancestorsJson } from '../../src/output/json.js';
 
 const objectPath = resolve(packageRoot(), 'build', 'bpf', 'ktrail.bpf.o');
 
@@ -76,7 +77,7 @@ describe('lifecycle e2e (sched_process_*, process tree)', { skip: skipReason() }
           enricher.observe(ev);
           if (!ev.internal) {
             enricher.enrich(ev);
-            ancestry.set(ev, enricher.ancestryJson(ev, 3));
+            ancestry.set(ev, ancestorsJson(enricher.tree.ancestry(ev.hostProcessId, 3)));
           }
           events.push(ev);
         }

@@ -14,6 +14,7 @@
  * 5. A value of 0 renders the table's explicit zero entry (PROT_NONE, F_OK, the zero enum part O_RDONLY), else `0`.
  */
 import { KtrailError } from '../../errors.js';
+import { closestNames } from '../../util/edit-distance.js';
 import type { ValueTable } from '../types.js';
 import { tableAliases } from './aliases.js';
 import { parseRtSignal, signalName } from './signal.js';
@@ -166,31 +167,11 @@ function badFilter(table: ValueTable, text: string, cause: string, hint: string)
   return new KtrailError('BAD_FILTER', `parsing ${table.name} value "${text}": ${cause}`, { hint });
 }
 
+/** The candidate nearest to `name`, case-insensitively, however far. */
 function closest(name: string, candidates: readonly string[]): string | undefined {
-  const target = name.toUpperCase();
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const d = editDistance(target, candidate.toUpperCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
+  const byUpper = new Map(candidates.map((c) => [c.toUpperCase(), c]));
+  const [best] = closestNames(byUpper.keys(), name.toUpperCase(), 1, Number.POSITIVE_INFINITY);
+  return best === undefined ? undefined : byUpper.get(best);
 }
 
 function validList(c: Compiled): string {

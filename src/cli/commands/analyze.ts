@@ -8,10 +8,11 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { KtrailError } from '../../errors.js';
 import { ClassicJsonError, ClassicReader } from '../../input/classic-json.js';
-import { TABLE_HEADER } from '../../output/table.js';
+import { formatFindingJson } from '../../output/json.js';
+import { formatFindingRow, TABLE_HEADER } from '../../output/table.js';
 import { Engine } from '../../signatures/engine.js';
-import { formatFindingJson, formatFindingRow } from '../../signatures/finding.js';
 import { allRules, loadRulesFrom } from '../../signatures/registry.js';
+import { selectRules } from '../../signatures/select.js';
 import type { AnyRule } from '../../signatures/types.js';
 import type { Io } from '../main.js';
 
@@ -42,22 +43,19 @@ function outputChoice(specs: readonly string[]): OutputChoice {
   return { table, parseArguments };
 }
 
-/** `--events` for analyze selects rules, by finding event name or rule id (comma-separated, repeatable). */
-function selectRules(rules: readonly AnyRule[], specs: readonly string[]): AnyRule[] {
-  if (specs.length === 0) return [...rules];
-  const wanted = specs.flatMap((s) => s.split(',')).filter((s) => s !== '');
-  for (const w of wanted) {
-    if (!rules.some((r) => r.eventName === w || r.id === w))
-      throw new KtrailError('UNKNOWN_EVENT', `analyze: no signature '${w}'`, {
-        hint: "'ktrail list --signatures' lists the signatures; give an event name (anti_debugging) or an id",
-      });
-  }
-  // Unselected rules stay in the list (so finding ids do not move) but are marked as not running.
-  return rules.map((r) =>
-    wanted.includes(r.eventName) || wanted.includes(r.id) || r.unavailableReason !== undefined
-      ? r
-      : { ...r, unavailableReason: 'not selected' },
-  );
+/**
+ * `--events` for analyze selects rules only: by finding event name, rule id or threat filter (the live
+ * command's rule selection, src/signatures/select.ts). Without it every rule runs.
+ */
+function enabledRules(rules: readonly AnyRule[], specs: readonly string[]): ReadonlySet<AnyRule> {
+  if (specs.length === 0) return new Set(rules);
+  const sel = selectRules(specs, rules);
+  const unknown = sel.events.flatMap((e) => e.split(',')).find((e) => e !== '');
+  if (unknown !== undefined)
+    throw new KtrailError('UNKNOWN_EVENT', `analyze: no signature '${unknown}'`, {
+      hint: "'ktrail list --signatures' lists the signatures; give an event name (anti_debugging) or an id",
+    });
+  return sel.rules;
 }
 
 export async function runAnalyze(positionals: readonly string[], args: AnalyzeArgs, io: Io): Promise<number> {
@@ -72,8 +70,10 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
   const out = outputChoice(args.values.get('output') ?? []);
   const extra: AnyRule[] = [];
   for (const dir of args.values.get('signatures-dir') ?? []) extra.push(...(await loadRulesFrom(dir)));
-  const rules = selectRules(allRules(extra), args.values.get('events') ?? []);
-  const engine = new Engine(rules);
+  const rules = allRules(extra);
+  const enabled = enabledRules(rules, args.values.get('events') ?? []);
+  // Unselected rules keep their place in `rules`, so finding ids do not move.
+  const engine = new Engine(rules, { enabled: (r) => enabled.has(r as AnyRule) });
   const reader = new ClassicReader();
   const jsonOpts = { parseArguments: out.parseArguments, policyNames: reader.policyNames };
 

@@ -38,7 +38,7 @@ function eventType(e: EventSpec): string {
   return 'other';
 }
 
-export function listJson(events: readonly EventSpec[]): string {
+function listJson(events: readonly EventSpec[]): string {
   const items = events.map((e) => {
     const tables: Record<string, unknown> = {};
     for (const f of e.fields) {
@@ -66,7 +66,7 @@ export function listJson(events: readonly EventSpec[]): string {
   return JSON.stringify(items, null, 2);
 }
 
-export function listTable(events: readonly EventSpec[]): string {
+function listTable(events: readonly EventSpec[]): string {
   const w1 = Math.max(5, ...events.map((e) => e.name.length)) + 2;
   const sets = events.map((e) => e.sets.join(', '));
   const w2 = Math.max(4, ...sets.map((s) => s.length)) + 2;

@@ -6,7 +6,7 @@ import type { EventSpec, ProbeSpec, ValueTable } from '../../catalog/types.js';
 import { errnoMeaning, errnoValue, valueTables } from '../../catalog/values/index.js';
 import { KtrailError } from '../../errors.js';
 import { packageRoot } from '../../native/binding.js';
-import { editDistance } from '../args.js';
+import { editDistance } from '../../util/edit-distance.js';
 
 const TAG_MEANING: Record<string, string> = {
   K: 'from a syscall register or kernel memory at the hook; the caller cannot change it afterwards',
@@ -52,7 +52,7 @@ function hookLine(p: ProbeSpec): string {
   return `${kind} ${p.target}${p.required ? '' : ' (optional)'}${p.needs ? `; needs ${p.needs}` : ''}`;
 }
 
-export function manEvent(e: EventSpec): string {
+function manEvent(e: EventSpec): string {
   const out: string[] = [];
   out.push('NAME', `    ${e.name} (id ${e.id}, version ${e.version}) - ${e.description}`, '');
   out.push('SETS', `    ${e.sets.length > 0 ? e.sets.join(', ') : '(none: select it by name)'}`, '');
@@ -101,7 +101,7 @@ export function manEvent(e: EventSpec): string {
   return out.join('\n').trimEnd();
 }
 
-export function manTable(t: ValueTable): string {
+function manTable(t: ValueTable): string {
   return [
     'NAME',
     `    ${t.name} - ${t.kind === 'flags' ? "flag bits, rendered joined with '|' in this order; unknown bits in hex" : 'enumeration'}`,

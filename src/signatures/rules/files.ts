@@ -113,7 +113,7 @@ export function watchRequires(w: FileWatch): Requirement[] {
 export type ExecOnce = BoundedMap<number, { readonly sched: boolean; readonly fired: boolean }>;
 
 /** Processes an ExecOnce remembers; the oldest is forgotten first. */
-export const EXEC_ONCE_PROCESSES = 4096;
+const EXEC_ONCE_PROCESSES = 4096;
 
 export function newExecOnce(): ExecOnce {
   return new BoundedMap(EXEC_ONCE_PROCESSES);
@@ -135,7 +135,7 @@ export function firstReportOfExec(seen: ExecOnce, ev: TraceEvent, fires: boolean
 }
 
 /** Builds a rule that fires when a watched file is opened (renamed, executed) with the right access. */
-export function fileRule(def: Def, w: FileWatch): Rule<ExecOnce | undefined> {
+function fileRule(def: Def, w: FileWatch): Rule<ExecOnce | undefined> {
   const requires = watchRequires(w);
   return defineRule<ExecOnce | undefined>({
     ...def,

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KtrailError } from '../../errors.js';
-import { builtinRules } from '../../signatures/registry.js';
-import { parseArgs } from '../args.js';
-import { ktrailDefaultNames, planTrace, threatRules } from './trace.js';
+import { parseArgs } from '../cli/args.js';
+import { KtrailError } from '../errors.js';
+import { builtinRules } from '../signatures/registry.js';
+import { threatRules } from '../signatures/select.js';
+import type { AnyRule } from '../signatures/types.js';
+import { ktrailDefaultNames, planTrace, runningRules } from './plan.js';
 
-const plan = (...argv: string[]) => planTrace(parseArgs(argv));
+/** The plan for a command line, as the live command builds it. */
+async function plan(...argv: string[]) {
+  const a = parseArgs(argv);
+  const p = await planTrace({
+    events: a.values.get('events'),
+    scope: a.values.get('scope'),
+    policies: a.values.get('policy'),
+  });
+  return { ...p, running: runningRules(p.rules, p.enabled) as AnyRule[] };
+}
 
 test('the default set is Tracee defaults ktrail has plus the module syscalls, with every runnable rule', async () => {
   const p = await plan();
@@ -23,8 +34,8 @@ test('the default set is Tracee defaults ktrail has plus the module syscalls, wi
     assert.ok(names.includes(n), n);
   }
   assert.deepEqual(new Set(names), new Set(ktrailDefaultNames()));
-  assert.ok(p.engine.rules.some((r) => r.id === 'KTR-002'));
-  assert.ok(p.engine.rules.every((r) => r.unavailableReason === undefined));
+  assert.ok(p.running.some((r) => r.id === 'KTR-002'));
+  assert.ok(p.running.every((r) => r.unavailableReason === undefined));
   assert.ok(
     p.notices.some(
       (n) =>
@@ -39,11 +50,11 @@ test('naming events selects no rules; naming a rule selects its events internall
     a.printed.map((e) => e.name),
     ['delete_module'],
   );
-  assert.deepEqual(a.engine.rules, []);
+  assert.deepEqual(a.running, []);
   const b = await plan('-e', 'anti_debugging');
   assert.deepEqual(b.printed, []);
   assert.deepEqual(
-    b.engine.rules.map((r) => r.id),
+    b.running.map((r) => r.id),
     ['TRC-102'],
   );
   assert.deepEqual(
@@ -56,7 +67,7 @@ test('naming events selects no rules; naming a rule selects its events internall
     ['delete_module'],
   );
   assert.deepEqual(
-    c.engine.rules.map((r) => r.id),
+    c.running.map((r) => r.id),
     ['KTR-002'],
   );
   assert.deepEqual(c.internal, []);
@@ -80,7 +91,7 @@ test('threat filters select rules by severity and MITRE', async () => {
   );
   const p = await plan('-e', 'threat.severity>=3');
   assert.deepEqual(p.printed, []);
-  assert.ok(p.engine.rules.length > 0 && p.engine.rules.every((r) => r.severity === 3));
+  assert.ok(p.running.length > 0 && p.running.every((r) => r.severity === 3));
   assert.throws(
     () => threatRules('threat.severity>=9', rules),
     (e: unknown) => e instanceof KtrailError && e.exitCode === 2,

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Engine } from './engine.js';
-import { findingToEvent, formatFindingJson, formatFindingRow } from './finding.js';
-import { allRules } from './registry.js';
-import { makeEvent } from './test-events.js';
+import { Engine } from '../signatures/engine.js';
+import { allRules } from '../signatures/registry.js';
+import { makeEvent } from '../signatures/test-events.js';
+import { formatFindingJson } from './json.js';
+import { formatFindingRow } from './table.js';
 
 process.env['TZ'] = 'UTC';
 
@@ -46,6 +47,17 @@ describe('formatFindingJson', () => {
         `${TRIGGER_ARGS}${META}`,
     );
   });
+  it('takes matchedPolicies from the policies the pipeline passes', () => {
+    const line = formatFindingJson(finding!, { ...opts, policyNames: ['a', 'b', 'c'] }, 0b101n);
+    assert.match(line, /"eventName":"anti_debugging","matchedPolicies":\["a","c"\],"argsNum":2,/);
+  });
+  it('leaves detectedFrom out when the trigger has no arguments', () => {
+    const bare = { ...finding!, event: { ...finding!.event, args: [] } };
+    assert.match(
+      formatFindingJson(bare, opts),
+      /"argsNum":1,"returnValue":0,.*"args":\[\{"name":"request","type":"const char \*","value":"PTRACE_TRACEME"\}\],"metadata":/,
+    );
+  });
   it('is not confused by key-like text or $ patterns in values', () => {
     const ev = makeEvent('delete_module', { name: '$&"args":[],' }, { processName: '"argsNum":0,' });
     const [f] = new Engine(allRules()).dispatch(ev);
@@ -67,22 +79,5 @@ describe('formatFindingRow', () => {
       '10:30:00:123456  0      evil             100     100     0                !anti_debugging           ' +
         'request: PTRACE_TRACEME, detectedFrom: ptrace',
     );
-  });
-});
-
-describe('findingToEvent', () => {
-  it('keeps the trigger context and carries spec, args and metadata', () => {
-    const ev = findingToEvent(finding!);
-    assert.equal(ev.spec.id, 6007);
-    assert.equal(ev.spec.name, 'anti_debugging');
-    assert.equal(ev.processName, 'evil');
-    assert.deepEqual(
-      ev.args.map((a) => [a.name, a.type]),
-      [
-        ['request', 'const char *'],
-        ['detectedFrom', 'unknown'],
-      ],
-    );
-    assert.equal(ev.metadata.Properties.signatureID, 'TRC-102');
   });
 });

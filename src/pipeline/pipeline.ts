@@ -1,0 +1,228 @@
+/**
+ * The live pipeline: a record's way from the ring to the outputs, in one place. For each batch the capture
+ * hands over (records back to back, each prefixed by its u32 length), `push` runs, record by record in
+ * arrival order:
+ *
+ *   1. decode        bytes → TraceEvent (src/decode); a record that does not parse is counted and skipped
+ *   2. observe       the process tree learns from lifecycle records, internal ones included (src/enrich)
+ *   3. enrich        executable path, parent, container id; internal records stop here unless `follow` needs them
+ *   4. scopes        which policies' scopes admit the process, evaluated once (src/policy/match.ts); a process
+ *                    matching a follow policy by itself is marked for everything it starts
+ *   5. match         printed events: the policies that select the event and whose filters hold
+ *   6. detect        rule events: the engine's rules, when some policy's scope admits the process
+ *   7. print         the batch's printed events, then its findings, to every printer (src/output)
+ *
+ * One event at a time: a later exec in the batch must not relabel an earlier event's process.
+ *
+ * Contract: the caller owns the capture and the sinks; the pipeline owns the decoder, the enricher (unless one
+ * is passed in), the follow marks, the rule engine and its state. `push` never throws for bad records; a rule
+ * that throws is reported through `onRuleError` and the event still reaches the other rules. Main thread
+ * only. `close()` releases the enricher it created; the pipeline must not be used after it.
+ */
+import { kt_map_limit } from '../abi/abi.gen.js';
+import { eventById as catalogEventById } from '../catalog/index.js';
+import type { EventSpec } from '../catalog/types.js';
+import { type DecodeErrors, Decoder } from '../decode/decode.js';
+import type { TraceEvent } from '../decode/event.js';
+import { createEnricher, type Enricher } from '../enrich/index.js';
+import type { MatchedFinding, Printer } from '../output/printer.js';
+import type { CompiledPolicies } from '../policy/compile.js';
+import { type MatchContext, matchEvent, matchScopes, ownScopes } from '../policy/match.js';
+import { Engine } from '../signatures/engine.js';
+import type { AnyRule, RuleDefinition } from '../signatures/types.js';
+
+/** Processes holding follow marks at once (as the kernel's follow_map). */
+const MAX_FOLLOW_MARKS = 65536;
+
+export interface PipelineOptions {
+  /** The compiled policies: what is printed, scopes and filters, policy names. */
+  readonly policies: CompiledPolicies;
+  /** Ids of the events printed when a policy matches (TracePlan.printed). */
+  readonly printed: ReadonlySet<number>;
+  /** Every rule in registry order (finding ids) and the ones that run; none when absent. */
+  readonly rules?: readonly AnyRule[];
+  readonly enabled?: ReadonlySet<AnyRule>;
+  /** Where each batch's printed events and findings go. */
+  readonly printers: readonly Printer[];
+  /** CLOCK_REALTIME - CLOCK_BOOTTIME, ns: turns the kernel's boot-clock times into epoch times. */
+  readonly bootToEpochNs: bigint;
+  /** ktrail's start, ns since the epoch (`pid=new`). */
+  readonly startedAtNs: bigint;
+  /** The process tree and containers; default: a new enricher seeded from /proc, closed by close(). */
+  readonly enricher?: Enricher;
+  /** Event lookup by id (default: the catalog). */
+  readonly eventById?: (id: number) => EventSpec | undefined;
+  /** A rule threw on an event (default: the message on stderr). */
+  readonly onRuleError?: (rule: RuleDefinition, ev: TraceEvent, error: unknown) => void;
+}
+
+export interface PipelineStats {
+  /** Records decoded, internal ones included. */
+  readonly records: number;
+  /** Events written to the printers. */
+  readonly printed: number;
+  /** Printed-event records no policy matched in userspace (the kernel's filters are a relaxation). */
+  readonly filtered: number;
+  /** The same per event id. */
+  readonly filteredByEvent: ReadonlyMap<number, number>;
+  /** Findings, in all and per rule id. */
+  readonly findings: number;
+  readonly findingsByRule: ReadonlyMap<string, number>;
+  /** Records the decoder skipped, by reason. */
+  readonly decodeErrors: Readonly<DecodeErrors>;
+}
+
+export class Pipeline {
+  readonly #policies: CompiledPolicies;
+  readonly #printed: ReadonlySet<number>;
+  readonly #ruleEvents: ReadonlySet<string>;
+  readonly #engine: Engine;
+  readonly #printers: readonly Printer[];
+  readonly #decoder: Decoder;
+  readonly #enricher: Enricher;
+  readonly #ownsEnricher: boolean;
+  readonly #followMask: bigint;
+  /** Host pid → follow policies whose scope the process matched by itself. */
+  readonly #followMarks = new Map<number, bigint>();
+  readonly #ctx: MatchContext;
+  // Per batch, reused.
+  readonly #decoded: TraceEvent[] = [];
+  readonly #shown: TraceEvent[] = [];
+  readonly #found: MatchedFinding[] = [];
+  // Counters.
+  #records = 0;
+  #printedCount = 0;
+  #filtered = 0;
+  readonly #filteredByEvent = new Uint32Array(kt_map_limit.KT_MAX_EVENT_IDS);
+  #findings = 0;
+  readonly #findingsByRule = new Map<string, number>();
+  #lastLost = new Map<string, bigint>();
+
+  constructor(opts: PipelineOptions) {
+    this.#policies = opts.policies;
+    this.#printed = opts.printed;
+    this.#printers = opts.printers;
+    const onRuleError =
+      opts.onRuleError ??
+      ((rule: RuleDefinition, _ev: TraceEvent, e: unknown) => {
+        process.stderr.write(
+          `ktrail: rule ${rule.id} failed on an event: ${e instanceof Error ? e.message : String(e)}\n`,
+        );
+      });
+    const enabled = opts.enabled ?? new Set();
+    this.#engine = new Engine(opts.rules ?? [], { enabled: (r) => enabled.has(r as AnyRule), onRuleError });
+    this.#ruleEvents = new Set(this.#engine.requiredEvents());
+    this.#decoder = new Decoder({
+      eventById: opts.eventById ?? catalogEventById,
+      bootToEpochNs: opts.bootToEpochNs,
+    });
+    this.#ownsEnricher = opts.enricher === undefined;
+    this.#enricher = opts.enricher ?? createEnricher({ bootToEpochNs: opts.bootToEpochNs });
+    this.#followMask = opts.policies.user.followMask;
+    const tree = this.#enricher.tree;
+    const marks = this.#followMarks;
+    this.#ctx = {
+      startedAtNs: opts.startedAtNs,
+      isDescendantOfMatch: (pid, policy) =>
+        tree.isDescendantOf(pid, (p) => (((marks.get(p.pid) ?? 0n) >> BigInt(policy)) & 1n) === 1n),
+      isDescendantOf: (pid, rootPid) => tree.isDescendantOf(pid, (p) => p.pid === rootPid),
+    };
+  }
+
+  /** The rules that run. */
+  get rules(): readonly AnyRule[] {
+    return this.#engine.rules;
+  }
+
+  /** The enricher (process tree and containers) the pipeline feeds. */
+  get enricher(): Enricher {
+    return this.#enricher;
+  }
+
+  /** Runs one batch through every stage and writes what it prints. */
+  push(batch: Uint8Array): void {
+    const decoded = this.#decoded;
+    const shown = this.#shown;
+    const found = this.#found;
+    decoded.length = 0;
+    shown.length = 0;
+    found.length = 0;
+    this.#decoder.decodeBatch(batch, decoded);
+    this.#records += decoded.length;
+    const c = this.#policies;
+    const follow = this.#followMask;
+    for (const ev of decoded) {
+      this.#enricher.observe(ev);
+      if (ev.internal && follow === 0n) continue;
+      this.#enricher.enrich(ev);
+      const id = ev.spec.id;
+      const printed = !ev.internal && this.#printed.has(id);
+      const detect = !ev.internal && this.#ruleEvents.has(ev.spec.name);
+      if (!printed && !detect && follow === 0n) continue;
+      const own = ownScopes(c, ev, this.#ctx);
+      const mine = own & follow;
+      if (mine !== 0n) this.#mark(ev.hostProcessId, mine);
+      if (!printed && !detect) continue;
+      const scopes = matchScopes(c, ev, this.#ctx, own);
+      if (printed) {
+        ev.matched = matchEvent(c, ev, this.#ctx, scopes);
+        if (ev.matched !== 0n) shown.push(ev);
+        else {
+          this.#filtered++;
+          if (id < this.#filteredByEvent.length) this.#filteredByEvent[id]!++;
+        }
+      }
+      if (detect && scopes !== 0n) {
+        for (const f of this.#engine.dispatch(ev)) {
+          found.push({ finding: f, matched: scopes });
+          this.#findingsByRule.set(f.rule.id, (this.#findingsByRule.get(f.rule.id) ?? 0) + 1);
+        }
+      }
+    }
+    this.#printedCount += shown.length;
+    this.#findings += found.length;
+    if (shown.length === 0 && found.length === 0) return;
+    for (const p of this.#printers) p.batch(shown, found);
+  }
+
+  #mark(pid: number, bits: bigint): void {
+    const marks = this.#followMarks;
+    const had = marks.get(pid);
+    if (had === undefined && marks.size >= MAX_FOLLOW_MARKS) marks.delete(marks.keys().next().value!);
+    marks.set(pid, (had ?? 0n) | bits);
+  }
+
+  /**
+   * Reports the kernel's loss counters (per event name, as summed from the capture's stats): when they
+   * changed since the last report, or when `final` and some loss happened, every printer gets a
+   * `lost_events` record stamped `epochNs`. Returns true when a report was written.
+   */
+  reportLoss(lost: ReadonlyMap<string, bigint>, epochNs: bigint, final = false): boolean {
+    let changed = lost.size !== this.#lastLost.size;
+    for (const [n, v] of lost) if (this.#lastLost.get(n) !== v) changed = true;
+    this.#lastLost = new Map(lost);
+    if (lost.size === 0 || (!changed && !final)) return false;
+    for (const p of this.#printers) p.lost(epochNs, lost);
+    return true;
+  }
+
+  stats(): PipelineStats {
+    const filteredByEvent = new Map<number, number>();
+    this.#filteredByEvent.forEach((n, id) => {
+      if (n > 0) filteredByEvent.set(id, n);
+    });
+    return {
+      records: this.#records,
+      printed: this.#printedCount,
+      filtered: this.#filtered,
+      filteredByEvent,
+      findings: this.#findings,
+      findingsByRule: new Map(this.#findingsByRule),
+      decodeErrors: { ...this.#decoder.errors },
+    };
+  }
+
+  close(): void {
+    if (this.#ownsEnricher) this.#enricher.close();
+  }
+}
