@@ -7,7 +7,7 @@
  * Usage: node dist/scripts/extract-syscalls.js [--out FILE]. Needs read access to tracefs (root) for the
  * formats; without tracefs the formats are recorded as absent and a warning is printed.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -232,12 +232,34 @@ export function extract(): Snapshot {
   };
 }
 
+/**
+ * Mounts tracefs at its usual place when no tracefs is mounted (a fresh machine of this kind has none) and
+ * returns how to undo it; a no-op when one is mounted or mounting is not possible (then formats are null).
+ */
+function mountTracefs(): () => void {
+  if (TRACEFS.some((d) => existsSync(path.join(d, 'events')))) return () => {};
+  const r = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS[0]!], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(`extract-syscalls: mounting tracefs failed: ${(r.stderr ?? '').trim()}\n`);
+    return () => {};
+  }
+  return () => {
+    spawnSync('umount', [TRACEFS[0]!]);
+  };
+}
+
 function main(): void {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = path.resolve(here, '..', '..');
   const i = process.argv.indexOf('--out');
   const out = i > 0 ? process.argv[i + 1]! : path.join(root, 'src/catalog/sources/syscalls.snapshot.json');
-  const snap = extract();
+  const unmount = mountTracefs();
+  let snap: Snapshot;
+  try {
+    snap = extract();
+  } finally {
+    unmount();
+  }
   writeFileSync(out, stableStringify(snap));
   const withFmt = snap.syscalls.filter((s) => s.tracefs !== null).length;
   const withMan = snap.syscalls.filter((s) => s.man !== null).length;
