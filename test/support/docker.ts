@@ -156,6 +156,8 @@ interface Session {
   daemon: DockerDaemon;
   env: NodeJS.ProcessEnv;
   owner: OwnerState | undefined;
+  /** Settles when our dockerd child has exited and been reaped (so no zombie outlives this process). */
+  exited: Promise<void> | undefined;
 }
 
 let pending: Promise<DockerDaemon> | undefined;
@@ -176,8 +178,8 @@ export function dockerSkipReason(): string | undefined {
 
 /**
  * Makes a Docker daemon answer and picks the client that works with it. Idempotent: later calls return the
- * same daemon, or the same failure. Takes about 15 s when it installs docker.io, under a second when it only
- * starts dockerd. Rejects with DockerError.
+ * same daemon, or the same failure. Takes 10-15 s when it installs docker.io, under a second when it only
+ * starts dockerd, about 2 s more when it first clears what a dead run left. Rejects with DockerError.
  */
 export function ensureDocker(): Promise<DockerDaemon> {
   if (pending === undefined) {
@@ -198,7 +200,8 @@ export function ensureDocker(): Promise<DockerDaemon> {
 /**
  * Stops the daemon if this harness started it: SIGTERM to dockerd (SIGKILL past 25 s), then containerd, shims
  * and container processes that remain are killed, mounts under HARNESS_ROOT undone, and HARNESS_ROOT and the
- * paths the daemon created removed. Leaves a daemon it did not start alone. The next ensureDocker() starts
+ * paths the daemon created removed; containers and images go with it. With a daemon the harness did not
+ * start it does nothing (its tracked containers and images stay tracked). The next ensureDocker() starts
  * again. Throws DockerError naming whatever could not be removed.
  */
 export async function stopDockerIfStarted(): Promise<void> {
@@ -216,8 +219,12 @@ export async function stopDockerIfStarted(): Promise<void> {
   const pid = s.daemon.pid;
   if (pid !== undefined && alive(pid)) {
     process.kill(pid, 'SIGTERM');
-    const end = Date.now() + DOCKERD_STOP_MS;
-    while (alive(pid) && Date.now() < end) await sleep(50);
+    const timer = new AbortController();
+    await Promise.race([
+      s.exited,
+      sleep(DOCKERD_STOP_MS, undefined, { signal: timer.signal }).catch(() => {}),
+    ]);
+    timer.abort();
   }
   const problems = clearHarness(s.owner, false);
   if (problems.length > 0) throw new DockerError(`stopping the harness dockerd: ${problems.join('; ')}`);
@@ -403,7 +410,7 @@ async function prepare(): Promise<Session> {
     const found = await pickClient(clients, external);
     if (found.daemon !== undefined) {
       hook();
-      return { daemon: found.daemon, env: found.env, owner: undefined };
+      return { daemon: found.daemon, env: found.env, owner: undefined, exited: undefined };
     }
   }
   return startDaemon(clients);
@@ -475,11 +482,13 @@ async function pickClient(clients: readonly string[], host: string, timeoutMs = 
     for (let attempt = 0; attempt < 2; attempt++) {
       const r = await exec(client, ['version', '--format', '{{json .}}'], { env, timeoutMs });
       if (r.code === 0) {
-        const v = JSON.parse(r.stdout) as {
-          Client?: { ApiVersion?: string };
-          Server?: { Version?: string; ApiVersion?: string } | null;
-        };
-        if (v.Server?.Version !== undefined) {
+        const v = parseJson(r.stdout) as
+          | {
+              Client?: { ApiVersion?: string };
+              Server?: { Version?: string; ApiVersion?: string } | null;
+            }
+          | undefined;
+        if (v?.Server?.Version !== undefined) {
           const daemon: DockerDaemon = {
             cli: client,
             host,
@@ -546,11 +555,15 @@ async function startDaemon(clients: readonly string[]): Promise<Session> {
   closeSync(fd);
   child.unref();
   let exited: string | undefined;
-  child.on('error', (e) => {
-    exited = e.message;
-  });
-  child.on('exit', (code, signal) => {
-    exited = signal !== null ? `killed by ${signal}` : `exited with status ${code}`;
+  const reaped = new Promise<void>((resolve) => {
+    child.on('error', (e) => {
+      exited = e.message;
+      resolve();
+    });
+    child.on('exit', (code, signal) => {
+      exited = signal !== null ? `killed by ${signal}` : `exited with status ${code}`;
+      resolve();
+    });
   });
   owner.dockerdPid = child.pid;
   writeFileSync(paths.owner, JSON.stringify(owner));
@@ -564,7 +577,7 @@ async function startDaemon(clients: readonly string[]): Promise<Session> {
       if (found.daemon !== undefined) {
         const daemon = { ...found.daemon, startedByUs: true, pid: child.pid, log };
         hook();
-        return { daemon, env: found.env, owner };
+        return { daemon, env: found.env, owner, exited: reaped };
       }
       last = found.problems;
     }
@@ -647,12 +660,17 @@ function sideEffectPaths(): string[] {
 // ---- stopping and clearing ----------------------------------------------------------------------------------
 
 /**
- * Removes every trace of a harness daemon, synchronously: dockerd (SIGTERM, then SIGKILL), containerd, shims
- * and container processes, mounts under HARNESS_ROOT, the paths in `owner.created`, the log (unless keepLog),
- * and last HARNESS_ROOT itself, which releases the claim. Returns what could not be removed.
+ * Removes every trace of a harness daemon, synchronously: container processes (SIGKILL, so dockerd need not
+ * wait for them), dockerd (SIGTERM, SIGKILL past 25 s), containerd and shims, the container cgroups, mounts
+ * under HARNESS_ROOT, the paths in `owner.created`, the log (unless keepLog), and last HARNESS_ROOT itself,
+ * which releases the claim. Returns what could not be removed.
  */
 function clearHarness(owner: OwnerState | undefined, keepLog: boolean): string[] {
   const problems: string[] = [];
+  const cgroups = containerCgroups();
+  const inside = [...new Set(cgroups.flatMap((d) => readPids(join(d, 'cgroup.procs'))))];
+  for (const p of inside) kill(p, 'SIGKILL');
+  waitGoneSync(inside, 5_000);
   const dockerd = readPid(paths.pidfile) ?? owner?.dockerdPid;
   if (dockerd !== undefined && alive(dockerd) && mentionsRoot(dockerd)) {
     kill(dockerd, 'SIGTERM');
@@ -662,11 +680,17 @@ function clearHarness(owner: OwnerState | undefined, keepLog: boolean): string[]
     }
   }
   // containerd exits with dockerd; shims (reparented to init) and the containers they ran may not.
-  const strays = pidsMentioningRoot();
+  const strays = [...pidsMentioningRoot(), ...inside.filter(alive)];
   for (const p of strays) kill(p, 'SIGKILL');
   if (!waitGoneSync(strays, 5_000))
     problems.push(`processes survived SIGKILL: ${strays.filter(alive).join(' ')}`);
-  problems.push(...killContainerCgroups());
+  for (const d of cgroups) {
+    try {
+      removeCgroup(d);
+    } catch (e) {
+      problems.push(`removing cgroup ${d}: ${text(e)}`);
+    }
+  }
   problems.push(...unmountUnder(HARNESS_ROOT));
   for (const p of [...(owner?.created ?? [])].reverse()) {
     try {
@@ -683,28 +707,17 @@ function clearHarness(owner: OwnerState | undefined, keepLog: boolean): string[]
   return problems;
 }
 
-/** SIGKILLs processes still in the cgroups of containers of the harness daemon, then removes the cgroups. */
-function killContainerCgroups(): string[] {
-  const problems: string[] = [];
-  let ids: string[] = [];
+/** The cgroup directories (in every hierarchy) of the containers the harness daemon knows. */
+function containerCgroups(): string[] {
+  let ids: string[];
   try {
     ids = readdirSync(join(paths.data, 'containers')).filter((n) => HEX64.test(n));
   } catch {
-    return problems;
+    return [];
   }
-  const dirs = cgroupMounts().flatMap((m) => ids.map((id) => join(m, 'docker', id)));
-  const pids = new Set<number>();
-  for (const d of dirs) for (const p of readPids(join(d, 'cgroup.procs'))) pids.add(p);
-  for (const p of pids) kill(p, 'SIGKILL');
-  waitGoneSync([...pids], 5_000);
-  for (const d of dirs) {
-    try {
-      removeCgroup(d);
-    } catch (e) {
-      problems.push(`removing cgroup ${d}: ${text(e)}`);
-    }
-  }
-  return problems;
+  return cgroupMounts()
+    .flatMap((m) => ids.map((id) => join(m, 'docker', id)))
+    .filter((d) => existsSync(d));
 }
 
 /** rmdir of a cgroup (children first); EBUSY right after its last task exits is retried for a second. */
@@ -1012,6 +1025,14 @@ function lastLines(file: string, n: number): string {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
   } catch {
     return '(no log)';
+  }
+}
+
+function parseJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
   }
 }
 
