@@ -40,15 +40,19 @@ function sidePaths(): string[] {
   return [HARNESS_ROOT, '/run/docker', '/run/containerd', '/run/mount', '/etc/docker/key.json', ...cgroups];
 }
 
-/** Processes of a Docker engine: dockerd, containerd and its shims. */
+/**
+ * Live processes of a Docker engine: dockerd, containerd and its shims. Zombies do not count: a shim has
+ * exited once it is one, and init (its parent by then) reaps it in its own time.
+ */
 function daemonPids(): number[] {
   return readdirSync('/proc')
     .filter((n) => /^\d+$/.test(n))
     .filter((n) => {
       try {
-        return /^(dockerd|containerd|containerd-shim.*)$/.test(
-          readFileSync(`/proc/${n}/comm`, 'utf8').trim(),
-        );
+        const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        return /^(dockerd|containerd|containerd-shim.*)$/.test(comm) && state !== 'Z';
       } catch {
         return false;
       }
