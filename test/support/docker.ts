@@ -294,7 +294,7 @@ async function dropImage(ref: string, force: boolean): Promise<void> {
     throw new DockerError(`removing image ${ref}: ${why(r)}`);
   for (const id of images) {
     const gone = await exec(s.daemon.cli, ['image', 'inspect', id], { env: s.env, timeoutMs: CLI_MS });
-    if (gone.code !== 0) images.delete(id);
+    if (gone.code !== 0 && /no such (image|object)/i.test(gone.stderr)) images.delete(id);
   }
 }
 
@@ -762,7 +762,7 @@ function unmountUnder(dir: string): string[] {
 }
 
 /** Mount points at or under `dir`, in /proc/self/mountinfo order (outermost first). */
-export function mountsUnder(dir: string): string[] {
+function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => unescapeMount(l.split(' ')[4] ?? ''))
