@@ -306,7 +306,7 @@ test('hostile files are refused with the file name, before or instead of parsing
   fails(
     () => loadPolicies([utf16], testCatalog),
     'INPUT_FILE',
-    `loading policy ${utf16}:1:1: not UTF-8 text (byte 0xff)`,
+    `loading policy ${utf16}: not UTF-8 text (UTF-16, by its byte-order mark)`,
     "save the file as UTF-8 (it may be UTF-16 or Latin-1: 'iconv -t UTF-8' converts it)",
   );
   const links = dir({ 'a.yaml': plain('a') });

@@ -11,7 +11,7 @@ import {
   formatBytes,
   type InputLine,
   MIB,
-  readLines,
+  openLines,
   readTextFile,
 } from './input-file.js';
 
@@ -168,11 +168,11 @@ describe('UTF-8 checks', () => {
 
 async function lines(path: string, maxLineBytes = 16): Promise<InputLine[]> {
   const out: InputLine[] = [];
-  for await (const l of readLines(path, role, { maxLineBytes, emptyHint: 'give events' })) out.push(l);
+  for await (const l of await openLines(path, role, { maxLineBytes, emptyHint: 'give events' })) out.push(l);
   return out;
 }
 
-describe('readLines', () => {
+describe('openLines', () => {
   it('yields numbered lines; CRLF and a missing final newline are fine', async () => {
     assert.deepEqual(await lines(file('a\r\n\nb')), [
       { number: 1, text: 'a' },

@@ -9,7 +9,7 @@
  * alone, and anything else (a pipe, a device) is read only up to one byte past the limit.
  */
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { KtrailError } from '../errors.js';
 
 export const MIB = 1024 * 1024;
@@ -139,6 +139,7 @@ const NOT_UTF8_HINT = "save the file as UTF-8 (it may be UTF-16 or Latin-1: 'ico
  * @throws KtrailError INPUT_FILE `WHERE(path:line:col): not UTF-8 text (byte 0xNN)`.
  */
 export function decodeUtf8(bytes: Uint8Array, path: string, role: FileRole): string {
+  if (isUtf16(bytes)) throw notUtf16(role, path);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
@@ -147,6 +148,15 @@ export function decodeUtf8(bytes: Uint8Array, path: string, role: FileRole): str
     const byte = (bytes[at] ?? 0).toString(16).padStart(2, '0');
     return failUtf8(role, `${path}:${line}:${col}`, byte, e);
   }
+}
+
+/** True when `b` starts with a UTF-16 byte-order mark (FF FE or FE FF). */
+function isUtf16(b: Uint8Array): boolean {
+  return b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff));
+}
+
+function notUtf16(role: FileRole, path: string): KtrailError {
+  return inputFileError(role, path, 'not UTF-8 text (UTF-16, by its byte-order mark)', NOT_UTF8_HINT);
 }
 
 function failUtf8(role: FileRole, location: string, byte: string, e: unknown): never {
@@ -231,18 +241,19 @@ export interface InputLine {
 }
 
 /**
- * Reads a text file line by line without holding more than one line (at most `maxLineBytes`) in memory, so an
- * input of any size streams. The file is opened and checked before the first line: a missing, unreadable or
- * empty file or a directory is a KtrailError INPUT_FILE. A line that is not UTF-8 or is longer than
- * `maxLineBytes` is yielded with a `problem` instead of text, and reading goes on.
- * @throws KtrailError INPUT_FILE (exit status 2), from the first `next()` or a later read failure.
+ * Opens a text file to read line by line without holding more than one line (at most `maxLineBytes`) in
+ * memory, so an input of any size streams. The file is opened and checked here, before any line: a missing,
+ * unreadable or empty file or a directory is a KtrailError INPUT_FILE. A line that is not UTF-8 or is longer
+ * than `maxLineBytes` is yielded with a `problem` instead of text, and reading goes on. The file closes when
+ * the iteration ends (completes, breaks or throws); iterate the result at least once.
+ * @throws KtrailError INPUT_FILE (exit status 2), from here or from a later read.
  */
-export async function* readLines(
+export async function openLines(
   path: string,
   role: FileRole,
   opts: { readonly maxLineBytes: number; readonly emptyHint: string },
-): AsyncGenerator<InputLine> {
-  let fh: Awaited<ReturnType<typeof open>>;
+): Promise<AsyncGenerator<InputLine>> {
+  let fh: FileHandle;
   try {
     fh = await open(path, 'r');
   } catch (e) {
@@ -258,6 +269,20 @@ export async function* readLines(
     if (st.isDirectory())
       throw inputFileError(role, path, 'is a directory, not a file', `give ${role.expect}`);
     if (st.isFile() && st.size === 0) throw inputFileError(role, path, 'the file is empty', opts.emptyHint);
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  return linesOf(fh, path, role, opts);
+}
+
+async function* linesOf(
+  fh: FileHandle,
+  path: string,
+  role: FileRole,
+  opts: { readonly maxLineBytes: number; readonly emptyHint: string },
+): AsyncGenerator<InputLine> {
+  try {
     const decoder = new TextDecoder('utf-8', { fatal: true });
     const buf = Buffer.allocUnsafe(64 * 1024);
     // The start of a line that spans reads (copies: `buf` is reused), or nothing.
@@ -310,6 +335,7 @@ export async function* readLines(
         throw fsError(role, path, e);
       }
       if (n === 0) break;
+      if (total === 0 && isUtf16(buf.subarray(0, n))) throw notUtf16(role, path);
       total += n;
       let start = 0;
       for (;;) {
