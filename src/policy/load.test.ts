@@ -385,3 +385,27 @@ test('a mapping of 40 000 keys parses in linear time', () => {
   // The yaml package's own duplicate-key check is quadratic (about 8 s here); ours is a Set.
   assert.ok(process.hrtime.bigint() - t0 < 4_000_000_000n);
 });
+
+test('fuzz finding: a list or mapping as a key is an error, not a Node.js warning on stderr', () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    const hint = "policy keys are names such as 'scope' or 'rules'";
+    fails(
+      () => parsePolicy('{[a]: 1}', 'f.yaml', testCatalog),
+      'POLICY_INVALID',
+      'loading policy f.yaml:1:2: a mapping key is a list or mapping, not a plain name',
+      hint,
+    );
+    fails(
+      () => parsePolicy('&k x: 1\n*k : 2\n', 'f.yaml', testCatalog),
+      'POLICY_INVALID',
+      "loading policy f.yaml:2:1: a mapping key is the alias '*k', not a plain name",
+      hint,
+    );
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});

@@ -58,18 +58,31 @@ class Source {
       lineCounter: this.lines,
       prettyErrors: false,
       uniqueKeys: false,
+      // Warnings would go to process.emitWarning (stderr); badKey() reports what they are about instead.
+      logLevel: 'error',
     });
   }
 
-  /** The first key that repeats a scalar key of the same mapping, with both positions. */
-  duplicateKey(): { key: string; at: number; first: number } | undefined {
-    let found: { key: string; at: number; first: number } | undefined;
+  /**
+   * The first mapping key that is not a plain value (a list, a mapping or an alias: a policy has none, and
+   * JavaScript would turn it into a string), or that repeats a key of the same mapping, with its position.
+   */
+  badKey(): { key: string; at: number; first?: number } | undefined {
+    let found: { key: string; at: number; first?: number } | undefined;
     visit(this.doc, {
       Map: (_k, map) => {
         const seen = new Map<string, number>();
         for (const pair of map.items) {
           const key = pair.key;
-          if (!isScalar(key)) continue;
+          if (key === null || key === undefined) continue;
+          if (!isScalar(key)) {
+            const range = (key as { range?: [number, number, number] } | null)?.range;
+            found = {
+              key: isAlias(key) ? `the alias '*${key.source}'` : 'a list or mapping',
+              at: range?.[0] ?? 0,
+            };
+            return visit.BREAK;
+          }
           const id = `${typeof key.value}:${String(key.value)}`;
           const at = key.range?.[0] ?? 0;
           const first = seen.get(id);
@@ -209,13 +222,19 @@ function parseDocumentText(text: string, file: string, cat: SelectionCatalog): P
       hint: 'check the indentation and quoting near that position (quote expressions holding : * | < >)',
     });
   }
-  const dup = src.duplicateKey();
-  if (dup !== undefined) {
-    const pos = src.lines.linePos(dup.at);
-    const first = src.lines.linePos(dup.first);
+  const bad = src.badKey();
+  if (bad !== undefined) {
+    const pos = src.lines.linePos(bad.at);
+    const where = `loading policy ${file}:${pos.line}:${pos.col}`;
+    if (bad.first === undefined) {
+      throw new KtrailError('POLICY_INVALID', `${where}: a mapping key is ${bad.key}, not a plain name`, {
+        hint: "policy keys are names such as 'scope' or 'rules'",
+      });
+    }
+    const first = src.lines.linePos(bad.first);
     throw new KtrailError(
       'POLICY_INVALID',
-      `loading policy ${file}:${pos.line}:${pos.col}: malformed YAML: key '${dup.key}' appears twice in one mapping (first at ${first.line}:${first.col})`,
+      `${where}: malformed YAML: key '${bad.key}' appears twice in one mapping (first at ${first.line}:${first.col})`,
       { hint: 'keep one of them' },
     );
   }
