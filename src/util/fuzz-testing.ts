@@ -26,12 +26,8 @@ function envInt(name: string): number | undefined {
 }
 
 /** fast-check parameters: the fixed seed (or KTRAIL_FUZZ_SEED) and `runs` (or KTRAIL_FUZZ_RUNS). */
-export function fuzzParams(runs: number): { seed: number; numRuns: number; endOnFailure: true } {
-  return {
-    seed: envInt('KTRAIL_FUZZ_SEED') ?? FUZZ_SEED,
-    numRuns: envInt('KTRAIL_FUZZ_RUNS') ?? runs,
-    endOnFailure: true,
-  };
+export function fuzzParams(runs: number): { seed: number; numRuns: number } {
+  return { seed: envInt('KTRAIL_FUZZ_SEED') ?? FUZZ_SEED, numRuns: envInt('KTRAIL_FUZZ_RUNS') ?? runs };
 }
 
 /**
