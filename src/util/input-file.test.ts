@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,16 +109,32 @@ describe('readTextFile', () => {
       'make it smaller',
     );
   });
-  it('reports permission denied for a user that cannot read the file', {
-    skip: process.getuid?.() === 0 ? 'root reads every file' : false,
-  }, () => {
+  it('reports permission denied, for readTextFile and openLines', () => {
     const p = file('x');
-    chmodSync(p, 0);
-    fails(
-      () => readTextFile(p, role, limits),
+    const asRoot = process.getuid?.() === 0;
+    chmodSync(p, asRoot ? 0o600 : 0);
+    if (asRoot) chmodSync(root, 0o755);
+    // As root every file is readable: run the two readers as 'nobody' in a child process.
+    const script = `
+      import { readTextFile, openLines } from ${JSON.stringify(new URL('./input-file.js', import.meta.url).href)};
+      const role = { where: (l) => 'loading thing ' + l, expect: 'a thing file' };
+      const out = [];
+      try { readTextFile(process.argv[1], role, { maxBytes: 9, tooLargeHint: '', emptyHint: '' }); }
+      catch (e) { out.push([e.code, e.message, e.hint]); }
+      try { await openLines(process.argv[1], role, { maxLineBytes: 9, emptyHint: '' }); }
+      catch (e) { out.push([e.code, e.message, e.hint]); }
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, p], {
+      encoding: 'utf8',
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const want = [
+      'INPUT_FILE',
       `loading thing ${p}: permission denied`,
       "make it readable by the user running ktrail ('ls -l' shows its owner and mode)",
-    );
+    ];
+    assert.deepEqual(JSON.parse(r.stdout), [want, want]);
   });
 });
 
