@@ -52,7 +52,7 @@ class Source {
     text: string,
   ) {
     // uniqueKeys: false because the package compares every key with every other one (quadratic: a 400 KB
-    // mapping takes seconds); duplicateKey() does the same check with a Set.
+    // mapping takes seconds); badKey() does the same check with a Set.
     this.doc = parseDocument(text, {
       keepSourceTokens: true,
       lineCounter: this.lines,
@@ -304,7 +304,7 @@ function toPlain(src: Source): unknown {
   try {
     return src.doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (e) {
-    if (e instanceof RangeError) throw tooDeep(src.file);
+    if (e instanceof RangeError && /call stack/i.test(e.message)) throw tooDeep(src.file);
     const msg = e instanceof Error ? e.message : String(e);
     if (/excessive alias count/i.test(msg)) {
       throw new KtrailError(
