@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ABI_MISMATCH'
   | 'LIBBPF'
   | 'IO'
+  | 'INPUT_FILE'
   | 'DECODE';
 
 export class KtrailError extends Error {
@@ -38,8 +39,19 @@ export class KtrailError extends Error {
   }
 }
 
+/**
+ * Codes for input the user gave: a flag, a policy, or a file named on the command line that cannot be used as
+ * it is (INPUT_FILE: missing, a directory, unreadable, too large, not UTF-8, empty). `IO` stays for failures of
+ * ktrail's own reads and writes, which the user did not choose.
+ */
 function isInputError(code: ErrorCode): boolean {
-  return code === 'USAGE' || code === 'UNKNOWN_EVENT' || code === 'BAD_FILTER' || code === 'POLICY_INVALID';
+  return (
+    code === 'USAGE' ||
+    code === 'UNKNOWN_EVENT' ||
+    code === 'BAD_FILTER' ||
+    code === 'POLICY_INVALID' ||
+    code === 'INPUT_FILE'
+  );
 }
 
 /** Raised by the native addon (injected at load): a libbpf or system call failed. */

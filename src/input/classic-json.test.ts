@@ -84,4 +84,16 @@ describe('ClassicReader', () => {
     assert.equal(msg('{"eventName":"openat","args":7}'), 'openat: args is not an array');
     assert.equal(msg('{"eventName":"openat","args":[3]}'), 'openat: args[0] is not {name, type, value}');
   });
+  it('fuzz finding: a string value that starts with the big-integer marker stays a string', () => {
+    // Minimal counterexample: ["\u0001big:"] read as [0n]; ["\u0001big:12"] read as [12n], and
+    // ["\u0001big:%"] was 'not JSON (Cannot convert % to a BigInt)'.
+    assert.deepEqual(parseExactJson('["\\u0001big:"]'), ['\u0001big:']);
+    assert.deepEqual(parseExactJson('["\\u0001big:%"]'), ['\u0001big:%']);
+    assert.deepEqual(parseExactJson('["\\u0001big:12", "\\u0001\\u0001x", 123456789012345678901]'), [
+      '\u0001big:12',
+      '\u0001\u0001x',
+      123456789012345678901n,
+    ]);
+    assert.deepEqual(parseExactJson('{"\\u0001k": "\\u0001v"}'), { '\u0001k': '\u0001v' });
+  });
 });

@@ -20,10 +20,29 @@ export class ClassicJsonError extends Error {
 }
 
 const BIG = '\u0001big:';
+/** Marks a string value of the input that itself starts with U+0001, so the reviver cannot mistake it for BIG. */
+const ESCAPED = '\u0001\u0001';
+
+/** The index just past the string literal that starts (with its quote) at `i`. */
+function skipString(text: string, i: number): number {
+  let j = i + 1;
+  while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+  return j + 1;
+}
+
+/** True when the string literal ending before `end` is an object key (a ':' follows it). */
+function isKey(text: string, end: number): boolean {
+  let k = end;
+  while (k < text.length && (text[k] === ' ' || text[k] === '\t' || text[k] === '\n' || text[k] === '\r'))
+    k++;
+  return text[k] === ':';
+}
 
 /**
- * Rewrites integer literals that do not fit a double exactly into marked strings, outside string literals, so
- * that JSON.parse keeps them (the reviver turns them into bigint).
+ * Rewrites integer literals that do not fit a double exactly into marked strings (`"\u0001big:123"`), outside
+ * string literals, so that JSON.parse keeps them (the reviver turns them into bigint). A string value of the
+ * input that starts with U+0001 (written `\u0001`: JSON has no raw control characters) gets one more U+0001
+ * in front, which the reviver removes, so no input string is ever read as a marked integer.
  */
 function protectBigInts(text: string): string {
   let out = '';
@@ -32,10 +51,12 @@ function protectBigInts(text: string): string {
   while (i < text.length) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      // skip a string literal
-      i++;
-      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
-      i++;
+      const end = skipString(text, i);
+      if (text.startsWith('\\u0001', i + 1) && !isKey(text, end)) {
+        out += `${text.slice(last, i + 1)}\\u0001`;
+        last = i + 1;
+      }
+      i = end;
       continue;
     }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
@@ -55,7 +76,9 @@ function protectBigInts(text: string): string {
 }
 
 function reviver(_key: string, value: unknown): unknown {
-  return typeof value === 'string' && value.startsWith(BIG) ? BigInt(value.slice(BIG.length)) : value;
+  if (typeof value !== 'string' || value.charCodeAt(0) !== 1) return value;
+  if (value.startsWith(ESCAPED)) return value.slice(1);
+  return value.startsWith(BIG) ? BigInt(value.slice(BIG.length)) : value;
 }
 
 /** Parses one JSON text exactly (big integers as bigint). Throws ClassicJsonError "not JSON (...)". */

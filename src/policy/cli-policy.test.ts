@@ -273,8 +273,8 @@ test('bad -e expressions: the flag, the text, what is wrong, a suggestion', () =
     [
       'delete_module.retval==0',
       'BAD_FILTER',
-      "--events 'delete_module.retval==0': unknown operator '=='",
-      'operators: = != < > <= >=',
+      "--events 'delete_module.retval==0': unknown operator '==' (the operators are = != < > <= >=)",
+      "write '=' (a single sign) for equality",
     ],
     [
       'delete_module.scope.comn=x',
@@ -359,7 +359,11 @@ test('bad -s expressions: the flag, the text, what is wrong, a suggestion', () =
       "--scope 'usr=0': unknown scope key 'usr'",
       "did you mean 'u' or 'uid'? scope keys: uid, pid, mntns, pidns, tree, comm, uts, exec, container, not-container, follow",
     ],
-    ['uid>>0', "--scope 'uid>>0': unknown operator '>>'", 'operators: = != < > <= >='],
+    [
+      'uid>>0',
+      "--scope 'uid>>0': unknown operator '>>' (the operators are = != < > <= >=)",
+      "numbers take = != < > <= >=, strings = and != ('prefix*', '*suffix', '*contains*'); a value cannot start with = ! < > ~",
+    ],
     ['uid=-1', "--scope 'uid=-1': '-1' is out of range for a uid", 'give a value from 0 to 4294967295'],
     ['uid=root', "--scope 'uid=root': 'root' is not a uid", 'give an integer (decimal, 0x hex)'],
     ['comm<bash', "--scope 'comm<bash': operator '<' does not apply to 'comm'", "'comm' takes '=' or '!='"],

@@ -60,20 +60,70 @@ export function didYouMean(name: string, candidates: Iterable<string>): string {
   return close.length === 0 ? '' : `did you mean ${close.map((c) => `'${c}'`).join(' or ')}? `;
 }
 
-const SPLIT = /^([A-Za-z0-9_.-]*?)\s*([!=<>]+)(.*)$/s;
+/**
+ * The characters operators are made of. `~` is in no valid operator; it is here so that regex-style operators
+ * (`=~`, `~=`, `!~`) are reported as operators instead of being read as part of a key or a value.
+ */
+const OP_CHARS = '=!<>~';
+
+function isOpChar(c: string | undefined): boolean {
+  return c !== undefined && c !== '' && OP_CHARS.includes(c);
+}
+
+function isSpace(c: string | undefined): boolean {
+  return c === ' ' || c === '\t';
+}
+
+/** What to write instead of an operator ktrail does not have. */
+function operatorHint(op: string): string {
+  const fix: Readonly<Record<string, string>> = {
+    '==': "write '=' (a single sign) for equality",
+    '=>': "write '>='",
+    '=<': "write '<='",
+    '<>': "write '!=' for 'not equal'",
+    '=!': "write '!=' for 'not equal'",
+    '!': "write '!=' for 'not equal'",
+  };
+  const known = fix[op];
+  if (known !== undefined) return known;
+  if (op.includes('~')) {
+    return "there are no regular expressions: strings take '=' or '!=' with 'prefix*', '*suffix' or '*contains*'";
+  }
+  return "numbers take = != < > <= >=, strings = and != ('prefix*', '*suffix', '*contains*'); a value cannot start with = ! < > ~";
+}
 
 /**
- * Splits `KEY<op>VALUE` at the first operator; a text without operator is a bare key.
- * @throws KtrailError BAD_FILTER for an operator that is not one of `= != < > <= >=` (`==`, `=>`, `>>`).
+ * Splits `KEY<op>VALUE`; a text without any of `= ! < > ~` is a bare key (`follow`, `not-container`).
+ *
+ * The grammar follows Tracee's (pkg/cmd/flags: the key ends at the first of `= ! < >`, and the operator is
+ * the one or two characters there): the key is everything before the first operator character, the operator
+ * is the whole run of operator characters `= ! < > ~` that follows (a space inside the run does not end it),
+ * and the run must be one of `= != < > <= >=`. The value is the rest, trimmed, and may hold operator
+ * characters anywhere but at its start: `data.pathname=/a=b` is the path "/a=b", while `comm=~bash`,
+ * `uid==0`, `uid=>0`, `uid<>0`, `comm!~x`, `comm~=x` and `comm= ~x` are unknown operators. Tracee reads a few
+ * of these differently (`comm=~bash` as comm equal to "~bash", `comm!==x` as comm not equal to "=x"); no
+ * command name, path, host name or number starts so, and a suffix or contains pattern (`*~bash`) still
+ * matches such a value.
+ * @throws KtrailError BAD_FILTER naming the operator found and listing the valid ones.
  */
 export function splitExpr(text: string, where: string): SplitExpr {
-  const m = SPLIT.exec(text.trim());
-  if (m === null) return { key: text.trim(), op: undefined, value: '' };
-  const op = m[2] ?? '';
-  if (!(OPS as readonly string[]).includes(op)) {
-    throw badFilter(where, `unknown operator '${op}'`, `operators: ${OPS.join(' ')}`);
+  const t = text.trim();
+  let i = 0;
+  while (i < t.length && !isOpChar(t[i])) i++;
+  if (i === t.length) return { key: t, op: undefined, value: '' };
+  let j = i;
+  for (;;) {
+    while (isOpChar(t[j])) j++;
+    let k = j;
+    while (isSpace(t[k])) k++;
+    if (k === j || !isOpChar(t[k])) break;
+    j = k;
   }
-  return { key: m[1] ?? '', op: op as Op, value: (m[3] ?? '').trim() };
+  const op = t.slice(i, j);
+  if (!(OPS as readonly string[]).includes(op)) {
+    throw badFilter(where, `unknown operator '${op}' (the operators are ${OPS.join(' ')})`, operatorHint(op));
+  }
+  return { key: t.slice(0, i).trim(), op: op as Op, value: t.slice(j).trim() };
 }
 
 /** Splits `a,b` alternatives; an empty alternative is an error. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KtrailError } from '../errors.js';
-import { checkPolicyFlags, loadPolicies, parsePolicy } from './load.js';
+import { checkPolicyFlags, loadPolicies, MAX_YAML_ALIASES, parsePolicy } from './load.js';
 import { testCatalog } from './testing.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ktrail-policy-'));
@@ -134,7 +134,7 @@ test('a directory loads *.yaml, *.yml and *.json in sorted order, not recursivel
   );
   fails(
     () => loadPolicies([join(root, 'missing.yaml')], testCatalog),
-    'POLICY_INVALID',
+    'INPUT_FILE',
     `loading policy ${join(root, 'missing.yaml')}: no such file or directory`,
     'give a policy file (.yaml, .yml, .json) or a directory of them',
   );
@@ -276,4 +276,136 @@ test('-p cannot be combined with -e or -s', () => {
     'reading the command line: --policy cannot be combined with --scope',
     'put the events and the scope into a policy file, or drop --policy and use -e/-s',
   );
+});
+
+test('hostile files are refused with the file name, before or instead of parsing', () => {
+  const d = dir({});
+  const big = join(d, 'big.yaml');
+  writeFileSync(big, plain('big'));
+  truncateSync(big, 50 * 1024 * 1024);
+  const t0 = process.hrtime.bigint();
+  fails(
+    () => loadPolicies([big], testCatalog),
+    'INPUT_FILE',
+    `loading policy ${big}: the file is 52428800 bytes (50.0 MiB), more than the limit of 1048576 bytes (1.0 MiB)`,
+    'a policy is a short YAML document: check that -p names the right file, or split it into several policies in a directory',
+  );
+  // Refused from the size alone: no read, no parse (a parse of 50 MB would take minutes).
+  assert.ok(process.hrtime.bigint() - t0 < 1_000_000_000n);
+
+  const empty = join(d, 'empty.yaml');
+  writeFileSync(empty, '');
+  fails(
+    () => loadPolicies([empty], testCatalog),
+    'INPUT_FILE',
+    `loading policy ${empty}: the file is empty`,
+    "a policy starts with 'apiVersion: tracee.aquasec.com/v1beta1' or 'type: policy'",
+  );
+  const utf16 = join(d, 'utf16.yaml');
+  writeFileSync(utf16, Buffer.from(`\ufeff${plain('u')}`, 'utf16le'));
+  fails(
+    () => loadPolicies([utf16], testCatalog),
+    'INPUT_FILE',
+    `loading policy ${utf16}: not UTF-8 text (UTF-16, by its byte-order mark)`,
+    "save the file as UTF-8 (it may be UTF-16 or Latin-1: 'iconv -t UTF-8' converts it)",
+  );
+  const links = dir({ 'a.yaml': plain('a') });
+  symlinkSync(join(links, 'gone.yaml'), join(links, 'b.yaml'));
+  fails(
+    () => loadPolicies([links], testCatalog),
+    'INPUT_FILE',
+    `loading policy ${join(links, 'b.yaml')}: a symbolic link to a missing file`,
+    'remove the link or restore its target',
+  );
+});
+
+test('YAML bombs, deep nesting and repeated keys are policy errors, not crashes', () => {
+  // Nine levels of nine aliases: 9^9 strings if expanded.
+  let bomb = 'a: &a [x, x, x, x, x, x, x, x, x]\n';
+  for (let i = 1; i < 10; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const cur = String.fromCharCode(97 + i);
+    bomb += `${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(', ')}]\n`;
+  }
+  const cases: [string, string, string][] = [
+    [
+      bomb,
+      `loading policy f.yaml: uses more than ${MAX_YAML_ALIASES} YAML aliases (alias bomb?)`,
+      'write the repeated parts out; an alias inside an aliased node counts once for each use',
+    ],
+    [
+      'type: policy\nname: a\nscope: [*s]\nrules: [{event: delete_module}]\n',
+      "loading policy f.yaml:3:9: YAML alias '*s' has no anchor before it",
+      "define '&s' on a node before using '*s'",
+    ],
+    [
+      '['.repeat(20_000),
+      'loading policy f.yaml: the document is nested too deeply',
+      'a policy is a few levels deep (spec.rules[].filters[]): check that this is the right file',
+    ],
+    [
+      'type: policy\nname: a\nscope: [global]\nname: b\nrules: [{event: delete_module}]\n',
+      "loading policy f.yaml:4:1: malformed YAML: key 'name' appears twice in one mapping (first at 2:1)",
+      'keep one of them',
+    ],
+    [
+      'type: policy\n---\ntype: policy\n',
+      "loading policy f.yaml:2:1: a second YAML document ('---') in one file",
+      'put each policy in a file of its own (a directory of them loads with one -p)',
+    ],
+    [
+      '# only a comment\n',
+      'loading policy f.yaml: expected a policy document, found nothing',
+      "start with 'apiVersion: tracee.aquasec.com/v1beta1' or 'type: policy'",
+    ],
+  ];
+  for (const [text, message, hint] of cases)
+    fails(() => parsePolicy(text, 'f.yaml', testCatalog), 'POLICY_INVALID', message, hint);
+  // A few aliases are fine.
+  const p = parsePolicy(
+    'type: policy\nname: a\nscope: &s [global]\nrules:\n  - {event: delete_module, actions: &l [log]}\n  - {event: init_module, actions: *l}\n',
+    'f.yaml',
+    testCatalog,
+  );
+  assert.deepEqual(
+    p.rules.map((r) => r.actions),
+    [['log'], ['log']],
+  );
+});
+
+test('a mapping of 40 000 keys parses in linear time', () => {
+  const text = Array.from({ length: 40_000 }, (_, i) => `k${i}: v`).join('\n');
+  const t0 = process.hrtime.bigint();
+  fails(
+    () => parsePolicy(text, 'f.yaml', testCatalog),
+    'POLICY_INVALID',
+    'loading policy f.yaml:1:1: apiVersion: apiVersion is required',
+    "write 'apiVersion: tracee.aquasec.com/v1beta1' and 'kind: Policy' (or use the plain form 'type: policy')",
+  );
+  // The yaml package's own duplicate-key check is quadratic (about 8 s here); ours is a Set.
+  assert.ok(process.hrtime.bigint() - t0 < 4_000_000_000n);
+});
+
+test('fuzz finding: a list or mapping as a key is an error, not a Node.js warning on stderr', () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    const hint = "policy keys are names such as 'scope' or 'rules'";
+    fails(
+      () => parsePolicy('{[a]: 1}', 'f.yaml', testCatalog),
+      'POLICY_INVALID',
+      'loading policy f.yaml:1:2: a mapping key is a list or mapping, not a plain name',
+      hint,
+    );
+    fails(
+      () => parsePolicy('&k x: 1\n*k : 2\n', 'f.yaml', testCatalog),
+      'POLICY_INVALID',
+      "loading policy f.yaml:2:1: a mapping key is the alias '*k', not a plain name",
+      hint,
+    );
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
 });

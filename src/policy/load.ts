@@ -5,13 +5,16 @@
  * files, not recursively, in sorted order. Reads files synchronously; everything else is pure.
  *
  * Every error names the file, the line:column when the YAML parser gives one, the field path
- * (`spec.rules[2].filters[0]`) and the bad value; the hint says what would be valid. Codes: POLICY_INVALID for
- * the document's shape, UNKNOWN_EVENT and BAD_FILTER for what the `-e`/`-s` grammar rejects; all exit 2.
+ * (`spec.rules[2].filters[0]`) and the bad value; the hint says what would be valid. Codes: INPUT_FILE for a
+ * file that cannot be read as text (missing, a directory, unreadable, over MAX_POLICY_BYTES, not UTF-8, empty),
+ * POLICY_INVALID for the document's shape (malformed YAML, too many aliases, too deep), UNKNOWN_EVENT and
+ * BAD_FILTER for what the `-e`/`-s` grammar rejects; all exit 2.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Document, LineCounter, parseDocument } from 'yaml';
+import { type Document, isAlias, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { KtrailError } from '../errors.js';
+import { describeFsError, type FileRole, inputFileError, MIB, readTextFile } from '../util/input-file.js';
 import { type EventFilter, parseEventFilter } from './event-filter.js';
 import { didYouMean } from './filter.js';
 import { parseScope } from './scope.js';
@@ -22,6 +25,20 @@ export const API_VERSION = 'tracee.aquasec.com/v1beta1';
 export const KIND = 'Policy';
 
 const POLICY_EXT = /\.(ya?ml|json)$/;
+
+/** The largest policy file read: a policy is a short document, and the size is checked before reading. */
+export const MAX_POLICY_BYTES = MIB;
+
+/**
+ * The most alias uses a document may expand (the `yaml` package's maxAliasCount: an alias inside an aliased
+ * node counts once per use, so nested "billion laughs" aliases hit the limit long before memory does).
+ */
+export const MAX_YAML_ALIASES = 100;
+
+const POLICY_FILE: FileRole = {
+  where: (loc) => `loading policy ${loc}`,
+  expect: 'a policy file (.yaml, .yml, .json) or a directory of them',
+};
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 type Path = readonly (string | number)[];
@@ -34,7 +51,51 @@ class Source {
     readonly file: string,
     text: string,
   ) {
-    this.doc = parseDocument(text, { keepSourceTokens: true, lineCounter: this.lines, prettyErrors: false });
+    // uniqueKeys: false because the package compares every key with every other one (quadratic: a 400 KB
+    // mapping takes seconds); badKey() does the same check with a Set.
+    this.doc = parseDocument(text, {
+      keepSourceTokens: true,
+      lineCounter: this.lines,
+      prettyErrors: false,
+      uniqueKeys: false,
+      // Warnings would go to process.emitWarning (stderr); badKey() reports what they are about instead.
+      logLevel: 'error',
+    });
+  }
+
+  /**
+   * The first mapping key that is not a plain value (a list, a mapping or an alias: a policy has none, and
+   * JavaScript would turn it into a string), or that repeats a key of the same mapping, with its position.
+   */
+  badKey(): { key: string; at: number; first?: number } | undefined {
+    let found: { key: string; at: number; first?: number } | undefined;
+    visit(this.doc, {
+      Map: (_k, map) => {
+        const seen = new Map<string, number>();
+        for (const pair of map.items) {
+          const key = pair.key;
+          if (key === null || key === undefined) continue;
+          if (!isScalar(key)) {
+            const range = (key as { range?: [number, number, number] } | null)?.range;
+            found = {
+              key: isAlias(key) ? `the alias '*${key.source}'` : 'a list or mapping',
+              at: range?.[0] ?? 0,
+            };
+            return visit.BREAK;
+          }
+          const id = `${typeof key.value}:${String(key.value)}`;
+          const at = key.range?.[0] ?? 0;
+          const first = seen.get(id);
+          if (first !== undefined) {
+            found = { key: String(key.value), at, first };
+            return visit.BREAK;
+          }
+          seen.set(id, at);
+        }
+        return undefined;
+      },
+    });
+    return found;
   }
 
   /** `file:line:col` of the node at `path` (or the closest existing parent), or just `file`. */
@@ -50,10 +111,10 @@ class Source {
   }
 
   fail(path: Path, msg: string, hint?: string, code: 'POLICY_INVALID' = 'POLICY_INVALID'): KtrailError {
-    const field = path.length === 0 ? '' : ` ${showPath(path)}`;
+    const field = path.length === 0 ? '' : `: ${showPath(path)}`;
     return new KtrailError(
       code,
-      `loading policy ${this.at(path)}:${field}: ${msg}`,
+      `loading policy ${this.at(path)}${field}: ${msg}`,
       hint === undefined ? {} : { hint },
     );
   }
@@ -80,7 +141,8 @@ function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  const text = JSON.stringify(v) ?? String(v);
+  return `${typeof v} ${text.length > 80 ? `${text.slice(0, 60)}...` : text}`;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -132,17 +194,51 @@ function actions(src: Source, v: unknown, path: Path): Action[] {
  * @throws KtrailError POLICY_INVALID, UNKNOWN_EVENT or BAD_FILTER (exit status 2).
  */
 export function parsePolicy(text: string, file: string, cat: SelectionCatalog): PolicySpec {
+  try {
+    return parseDocumentText(text, file, cat);
+  } catch (e) {
+    // The YAML package and the document walks recurse once per nesting level.
+    if (e instanceof RangeError && /call stack/i.test(e.message)) throw tooDeep(file);
+    throw e;
+  }
+}
+
+function parseDocumentText(text: string, file: string, cat: SelectionCatalog): PolicySpec {
   const src = new Source(file, text);
   const err = src.doc.errors[0];
   if (err !== undefined) {
     const pos = src.lines.linePos(err.pos[0]);
     const where = `${file}:${pos.line}:${pos.col}`;
     const cause = (err.message.split(' at line ')[0] ?? err.message).trim();
+    if (/call stack/i.test(cause)) throw tooDeep(file);
+    if (/multiple documents/i.test(cause)) {
+      throw new KtrailError(
+        'POLICY_INVALID',
+        `loading policy ${where}: a second YAML document ('---') in one file`,
+        { hint: 'put each policy in a file of its own (a directory of them loads with one -p)' },
+      );
+    }
     throw new KtrailError('POLICY_INVALID', `loading policy ${where}: malformed YAML: ${cause}`, {
       hint: 'check the indentation and quoting near that position (quote expressions holding : * | < >)',
     });
   }
-  const top: unknown = src.doc.toJS();
+  const bad = src.badKey();
+  if (bad !== undefined) {
+    const pos = src.lines.linePos(bad.at);
+    const where = `loading policy ${file}:${pos.line}:${pos.col}`;
+    if (bad.first === undefined) {
+      throw new KtrailError('POLICY_INVALID', `${where}: a mapping key is ${bad.key}, not a plain name`, {
+        hint: "policy keys are names such as 'scope' or 'rules'",
+      });
+    }
+    const first = src.lines.linePos(bad.first);
+    throw new KtrailError(
+      'POLICY_INVALID',
+      `${where}: malformed YAML: key '${bad.key}' appears twice in one mapping (first at ${first.line}:${first.col})`,
+      { hint: 'keep one of them' },
+    );
+  }
+  const top = toPlain(src);
   if (!isRecord(top)) {
     throw src.fail(
       [],
@@ -191,6 +287,60 @@ export function parsePolicy(text: string, file: string, cat: SelectionCatalog): 
     throw src.fail(['spec'], `spec must be a mapping with scope and rules, not ${describe(spec)}`);
   checkKeys(src, spec, ['spec'], ['scope', 'defaultActions', 'rules']);
   return body(src, cat, spec, ['spec'], name, description);
+}
+
+function tooDeep(file: string): KtrailError {
+  return new KtrailError('POLICY_INVALID', `loading policy ${file}: the document is nested too deeply`, {
+    hint: 'a policy is a few levels deep (spec.rules[].filters[]): check that this is the right file',
+  });
+}
+
+/**
+ * The document as plain data, with alias expansion bounded by MAX_YAML_ALIASES.
+ * @throws KtrailError POLICY_INVALID for too many aliases, an alias without its anchor, or nesting deeper
+ *   than the JavaScript stack.
+ */
+function toPlain(src: Source): unknown {
+  try {
+    return src.doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) throw tooDeep(src.file);
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/excessive alias count/i.test(msg)) {
+      throw new KtrailError(
+        'POLICY_INVALID',
+        `loading policy ${src.file}: uses more than ${MAX_YAML_ALIASES} YAML aliases (alias bomb?)`,
+        {
+          hint: 'write the repeated parts out; an alias inside an aliased node counts once for each use',
+        },
+      );
+    }
+    // An alias before (or without) its anchor: point at the first such alias.
+    const anchors = new Set<string>();
+    let bad: { source: string; at: number } | undefined;
+    visit(src.doc, {
+      Node(_key, node) {
+        if (isAlias(node)) {
+          if (!anchors.has(node.source)) {
+            bad = { source: node.source, at: node.range?.[0] ?? 0 };
+            return visit.BREAK;
+          }
+        } else if (node.anchor !== undefined) anchors.add(node.anchor);
+        return undefined;
+      },
+    });
+    if (bad !== undefined) {
+      const pos = src.lines.linePos(bad.at);
+      throw new KtrailError(
+        'POLICY_INVALID',
+        `loading policy ${src.file}:${pos.line}:${pos.col}: YAML alias '*${bad.source}' has no anchor before it`,
+        { hint: `define '&${bad.source}' on a node before using '*${bad.source}'` },
+      );
+    }
+    throw new KtrailError('POLICY_INVALID', `loading policy ${src.file}: cannot read the YAML: ${msg}`, {
+      hint: 'check the document near anchors, aliases and tags (&name, *name, !!tag)',
+    });
+  }
 }
 
 function optString(src: Source, v: unknown, path: Path): string {
@@ -272,37 +422,65 @@ function body(
   return { name, description, origin: src.file, scope, rules, defaultActions };
 }
 
-function ioError(path: string, e: unknown): KtrailError {
-  const code = (e as { code?: string }).code;
-  const cause =
-    code === 'ENOENT'
-      ? 'no such file or directory'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : String((e as Error).message);
-  return new KtrailError('POLICY_INVALID', `loading policy ${path}: ${cause}`, {
-    hint: 'give a policy file (.yaml, .yml, .json) or a directory of them',
-    cause: e,
-  });
+function fsFail(path: string, e: unknown): KtrailError {
+  const { cause, hint } = describeFsError(e, POLICY_FILE);
+  return inputFileError(POLICY_FILE, path, cause, hint, e);
 }
 
-/** The policy files a `-p` value stands for: the file itself, or a directory's policy files sorted by name. */
-export function policyFiles(path: string): string[] {
-  let isDir: boolean;
+/** What a directory entry is, following symbolic links; a dangling link is an error naming it. */
+function entryStat(path: string): Stats {
   try {
-    isDir = statSync(path).isDirectory();
+    return statSync(path);
   } catch (e) {
-    throw ioError(path, e);
+    let link = false;
+    try {
+      link = lstatSync(path).isSymbolicLink();
+    } catch {
+      // fall through to the stat error
+    }
+    if (link && (e as { code?: string }).code === 'ENOENT') {
+      throw inputFileError(
+        POLICY_FILE,
+        path,
+        'a symbolic link to a missing file',
+        'remove the link or restore its target',
+        e,
+      );
+    }
+    throw fsFail(path, e);
   }
-  if (!isDir) return [path];
+}
+
+/**
+ * The policy files a `-p` value stands for: the file itself, or a directory's policy files sorted by name
+ * (sub-directories are skipped; other entries that are not regular files are an error).
+ * @throws KtrailError INPUT_FILE (missing, unreadable) or POLICY_INVALID (a directory without policy files).
+ */
+export function policyFiles(path: string): string[] {
+  const st = entryStat(path);
+  if (!st.isDirectory()) return [path];
   let entries: string[];
   try {
     entries = readdirSync(path).filter((f) => POLICY_EXT.test(f));
   } catch (e) {
-    throw ioError(path, e);
+    throw fsFail(path, e);
   }
   entries.sort();
-  const files = entries.map((f) => join(path, f)).filter((f) => !statSync(f).isDirectory());
+  const files: string[] = [];
+  for (const f of entries) {
+    const p = join(path, f);
+    const est = entryStat(p);
+    if (est.isDirectory()) continue;
+    if (!est.isFile()) {
+      throw inputFileError(
+        POLICY_FILE,
+        p,
+        'not a regular file (a pipe, socket or device)',
+        'keep only policy files in a policy directory',
+      );
+    }
+    files.push(p);
+  }
   if (files.length === 0) {
     throw new KtrailError(
       'POLICY_INVALID',
@@ -317,8 +495,8 @@ export function policyFiles(path: string): string[] {
 
 /**
  * Loads every policy named by the `-p` values (files or directories, in the order given). At most 64
- * policies; names must be unique.
- * @throws KtrailError POLICY_INVALID (or UNKNOWN_EVENT / BAD_FILTER from a filter), exit status 2.
+ * policies; names must be unique. Each file's size is checked against MAX_POLICY_BYTES before it is read.
+ * @throws KtrailError INPUT_FILE, POLICY_INVALID (or UNKNOWN_EVENT / BAD_FILTER from a filter), exit status 2.
  */
 export function loadPolicies(paths: readonly string[], cat: SelectionCatalog): PolicySpec[] {
   const out: PolicySpec[] = [];
@@ -334,12 +512,12 @@ export function loadPolicies(paths: readonly string[], cat: SelectionCatalog): P
           },
         );
       }
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (e) {
-        throw ioError(file, e);
-      }
+      const text = readTextFile(file, POLICY_FILE, {
+        maxBytes: MAX_POLICY_BYTES,
+        tooLargeHint:
+          'a policy is a short YAML document: check that -p names the right file, or split it into several policies in a directory',
+        emptyHint: `a policy starts with 'apiVersion: ${API_VERSION}' or 'type: policy'`,
+      });
       const policy = parsePolicy(text, file, cat);
       const other = byName.get(policy.name);
       if (other !== undefined) {

@@ -7,6 +7,7 @@
 
 import type { EventSpec } from '../catalog/types.js';
 import { KtrailError } from '../errors.js';
+import { splitExpr } from './filter.js';
 
 export interface SelectionCatalog {
   readonly events: readonly EventSpec[];
@@ -60,6 +61,14 @@ export function selectEvents(
     const trimmed = expr.trim();
     if (trimmed === '')
       throw inputError(flag, expr, 'empty event expression', "name an event, e.g. '-e delete_module'");
+    if (/^tag\s*[=!<>~]/.test(trimmed)) {
+      const { op } = splitExpr(trimmed, `${flag} '${expr}'`);
+      if (op !== '=') {
+        throw new KtrailError('BAD_FILTER', `${flag} '${expr}': operator '${op}' does not apply to 'tag'`, {
+          hint: "select sets with 'tag=SET[,SET]'; leave events out with '-NAME'",
+        });
+      }
+    }
     if (trimmed.startsWith('tag=')) {
       positive = true;
       for (const set of trimmed.slice(4).split(',')) {

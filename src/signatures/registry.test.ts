@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -124,6 +124,71 @@ describe('loadRulesFrom', { skip: isRoot ? false : 'needs root to chown test fil
     await rejects(
       loadRulesFrom(d2),
       `loading signatures: ${join(d2, 'bad.js')}: rule 'EXT-1': severity must be 0, 1, 2 or 3`,
+    );
+  });
+});
+
+describe('loadRulesFrom on hostile input', { skip: isRoot ? false : 'needs root to own test files' }, () => {
+  const fails = async (p: Promise<unknown>, code: string, message: string, hint: string | undefined) =>
+    assert.rejects(p, (e: unknown) => {
+      assert.ok(e instanceof KtrailError, String(e));
+      assert.deepEqual(
+        { code: e.code, message: e.message, hint: e.hint, exit: e.exitCode },
+        { code, message, hint, exit: 2 },
+      );
+      return true;
+    });
+  it('names a missing directory', async () => {
+    const d = join(base, 'nowhere');
+    await fails(
+      loadRulesFrom(d),
+      'INPUT_FILE',
+      `loading signatures: ${d}: no such file or directory`,
+      'give a directory of rule modules (*.js) owned by root',
+    );
+  });
+  it('refuses a file over 1 MiB from its size, and an empty one', async () => {
+    const d = ruleDir({ 'big.js': RULE });
+    truncateSync(join(d, 'big.js'), 5 * 1024 * 1024);
+    await fails(
+      loadRulesFrom(d),
+      'INPUT_FILE',
+      `loading signatures: ${join(d, 'big.js')}: the file is 5242880 bytes (5.0 MiB), more than the limit of 1048576 bytes (1.0 MiB)`,
+      'a rule module is small: check that --signatures-dir holds only rule modules, or split the rules over several files',
+    );
+    const e = ruleDir({ 'empty.js': '' });
+    await fails(
+      loadRulesFrom(e),
+      'INPUT_FILE',
+      `loading signatures: ${join(e, 'empty.js')}: the file is empty`,
+      'export a rule object ({id, eventName, requires, onEvent, ...}) or an array of them',
+    );
+  });
+  it('refuses a module that is not UTF-8 before running it', async () => {
+    const d = ruleDir({ 'latin1.js': '' });
+    writeFileSync(join(d, 'latin1.js'), Buffer.from("// caf\xe9\nthrow new Error('ran');\n", 'latin1'));
+    await fails(
+      loadRulesFrom(d),
+      'INPUT_FILE',
+      `loading signatures: ${join(d, 'latin1.js')}:1:7: not UTF-8 text (byte 0xe9)`,
+      "save the file as UTF-8 (it may be UTF-16 or Latin-1: 'iconv -t UTF-8' converts it)",
+    );
+  });
+  it('reports a syntax error, and a module that throws a non-Error', async () => {
+    const d = ruleDir({ 'syntax.js': 'export const a = 1;\nexport const b = ;\n' });
+    const hint = 'fix the module (node --check FILE finds syntax errors), or move it out of the directory';
+    await fails(
+      loadRulesFrom(d),
+      'USAGE',
+      `loading signatures: ${join(d, 'syntax.js')}: SyntaxError: Unexpected token ';'`,
+      hint,
+    );
+    const t = ruleDir({ 'throws.js': 'throw 42;\n' });
+    await fails(
+      loadRulesFrom(t),
+      'USAGE',
+      `loading signatures: ${join(t, 'throws.js')}: the module threw 42`,
+      hint,
     );
   });
 });

@@ -6,6 +6,7 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KtrailError } from '../errors.js';
+import { describeFsError, type FileRole, inputFileError, MIB, readTextFile } from '../util/input-file.js';
 import { checkUniqueIds, findingIds, unavailable } from './engine.js';
 import { FILE_RULES } from './rules/files.js';
 import { KERNEL_MODULE_RULES } from './rules/kernel-modules.js';
@@ -77,6 +78,36 @@ export function listSignatures(
   }));
 }
 
+/** The largest rule module loaded; checked before the file is read or imported. */
+export const MAX_RULE_FILE_BYTES = MIB;
+
+const RULE_FILE: FileRole = {
+  where: (loc) => `loading signatures: ${loc}`,
+  expect: 'a directory of rule modules (*.js) owned by root',
+};
+
+function fsFail(path: string, e: unknown): KtrailError {
+  const { cause, hint } = describeFsError(e, RULE_FILE);
+  return inputFileError(RULE_FILE, path, cause, hint, e);
+}
+
+function lstatOrFail(path: string): Stats {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    throw fsFail(path, e);
+  }
+}
+
+/**
+ * What import() threw, in words: `SyntaxError: ...` (Node 20 gives no line for it; `node --check` does), or
+ * the value a module threw.
+ */
+function importFailure(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return `the module threw ${typeof e === 'string' ? `'${e}'` : String(e)}`;
+}
+
 function checkOwnership(path: string, st: Stats, what: 'directory' | 'file'): void {
   const fix = `chown root '${path}' && chmod go-w '${path}'`;
   if (st.isSymbolicLink())
@@ -127,29 +158,41 @@ function validateRule(rule: AnyRule, file: string): void {
 /**
  * Loads the `*.js` rule modules of `dir` (not recursive, sorted by name). The directory and every file must be
  * owned by root and not writable by group or others, and must not be symbolic links; otherwise a KtrailError
- * names the path and the fix. A module's exported rule objects (and arrays of them) are collected.
+ * names the path and the fix. Each file must be non-empty UTF-8 of at most MAX_RULE_FILE_BYTES (checked
+ * before reading). A module's exported rule objects (and arrays of them) are collected.
+ * @throws KtrailError USAGE (ownership, a module that does not import or exports no valid rule) or INPUT_FILE
+ *   (missing, unreadable, too large, empty, not UTF-8), exit status 2.
  */
 export async function loadRulesFrom(dir: string): Promise<AnyRule[]> {
   const abs = resolve(dir);
-  let st: Stats;
+  checkOwnership(abs, lstatOrFail(abs), 'directory');
+  let files: string[];
   try {
-    st = lstatSync(abs);
+    files = readdirSync(abs)
+      .filter((f) => f.endsWith('.js'))
+      .sort();
   } catch (e) {
-    throw new KtrailError('IO', `loading signatures: cannot read '${abs}': ${(e as Error).message}`);
+    throw fsFail(abs, e);
   }
-  checkOwnership(abs, st, 'directory');
-  const files = readdirSync(abs)
-    .filter((f) => f.endsWith('.js'))
-    .sort();
   const rules: AnyRule[] = [];
   for (const f of files) {
     const path = join(abs, f);
-    checkOwnership(path, lstatSync(path), 'file');
+    checkOwnership(path, lstatOrFail(path), 'file');
+    // Size (from fstat, before reading), emptiness and UTF-8 are checked on the bytes before import() runs
+    // them; the file is root-owned and not writable by others, so it cannot change in between.
+    readTextFile(path, RULE_FILE, {
+      maxBytes: MAX_RULE_FILE_BYTES,
+      tooLargeHint:
+        'a rule module is small: check that --signatures-dir holds only rule modules, or split the rules over several files',
+      emptyHint: 'export a rule object ({id, eventName, requires, onEvent, ...}) or an array of them',
+    });
     let mod: Record<string, unknown>;
     try {
       mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
     } catch (e) {
-      throw new KtrailError('USAGE', `loading signatures: ${path}: ${(e as Error).message}`);
+      throw new KtrailError('USAGE', `loading signatures: ${path}: ${importFailure(e)}`, {
+        hint: 'fix the module (node --check FILE finds syntax errors), or move it out of the directory',
+      });
     }
     const found: AnyRule[] = [];
     for (const v of Object.values(mod)) {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { KtrailError } from '../../errors.js';
 import { runAnalyze } from './analyze.js';
 
@@ -85,7 +88,7 @@ describe('ktrail analyze', () => {
 
   it('fails when no line is an event', async () => {
     const r = await analyze({}, [`${DIR}/all-bad.jsonl`]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.deepEqual(r.out, []);
     assert.deepEqual(r.err, [
       `analyze: ${DIR}/all-bad.jsonl:1: not JSON (Unexpected token 'o', "not json" is not valid JSON)`,
@@ -107,11 +110,89 @@ describe('ktrail analyze', () => {
     await assert.rejects(analyze({}), usage('analyze: no input file'));
     await assert.rejects(analyze({}, ['a', 'b']), usage('analyze: give one input file'));
     await assert.rejects(analyze({ events: ['nope'] }, ['a']), usage("analyze: no signature 'nope'"));
+  });
+});
+
+describe('ktrail analyze on files that are not event files', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ktrail-analyze-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  const file = (content: string | Buffer) => {
+    const p = join(root, `in${n++}.jsonl`);
+    writeFileSync(p, content);
+    return p;
+  };
+  const good = readFileSync(`${DIR}/attacks.jsonl`, 'utf8').split('\n')[0]!;
+  const EXPECT = 'give a JSON-lines file of classic events (ktrail -o json, tracee -o json)';
+  const inputError = (message: string, hint: string) => (e: unknown) => {
+    assert.ok(e instanceof KtrailError, String(e));
+    assert.deepEqual(
+      { code: e.code, message: e.message, hint: e.hint, exit: e.exitCode },
+      { code: 'INPUT_FILE', message, hint, exit: 2 },
+    );
+    return true;
+  };
+
+  it('a missing file, a directory and an empty file are input errors (exit 2), before any output', async () => {
     await assert.rejects(
-      analyze({}, [`${DIR}/missing.jsonl`]),
-      usage(
-        `analyze: cannot read '${DIR}/missing.jsonl': ENOENT: no such file or directory, open '${DIR}/missing.jsonl'`,
+      analyze({ output: ['table'] }, [`${DIR}/missing.jsonl`]),
+      inputError(`analyze: ${DIR}/missing.jsonl: no such file or directory`, EXPECT),
+    );
+    await assert.rejects(
+      analyze({}, [root]),
+      inputError(`analyze: ${root}: is a directory, not a file`, EXPECT),
+    );
+    const empty = file('');
+    await assert.rejects(analyze({}, [empty]), inputError(`analyze: ${empty}: the file is empty`, EXPECT));
+  });
+
+  it('a file without any event exits 2 with a message: blank, truncated, not UTF-8', async () => {
+    const blank = file('\n  \n\n');
+    assert.deepEqual(await analyze({}, [blank]), {
+      code: 2,
+      out: [],
+      err: [
+        `analyze: ${blank}: 0 events, 0 findings`,
+        `analyze: ${blank}: no event in the file (only blank lines)`,
+      ],
+    });
+    const truncated = file(good.slice(0, 40));
+    const t = await analyze({}, [truncated]);
+    assert.equal(t.code, 2);
+    assert.equal(t.err.at(-1), `analyze: ${truncated}: no line is a classic JSON event`);
+    const latin1 = file(Buffer.from('{"eventName": "caf\xe9"}\n', 'latin1'));
+    assert.deepEqual(await analyze({}, [latin1]), {
+      code: 2,
+      out: [],
+      err: [
+        `analyze: ${latin1}:1: not UTF-8 text (byte 0xe9 at column 19)`,
+        `analyze: ${latin1}: 0 events, 0 findings, 1 malformed line skipped`,
+        `analyze: ${latin1}: no line is a classic JSON event`,
+      ],
+    });
+    const utf16 = file(Buffer.from(`\ufeff${good}\n`, 'utf16le'));
+    await assert.rejects(
+      analyze({}, [utf16]),
+      inputError(
+        `analyze: ${utf16}: not UTF-8 text (UTF-16, by its byte-order mark)`,
+        "save the file as UTF-8 (it may be UTF-16 or Latin-1: 'iconv -t UTF-8' converts it)",
       ),
     );
+  });
+
+  it('a bad line among good ones is reported with its number, and the rest is analyzed (exit 0)', async () => {
+    const mixed = file(
+      Buffer.concat([
+        Buffer.from(`${good}\n`),
+        Buffer.from('{"eventName": "caf\xe9"}\n', 'latin1'),
+        Buffer.from(`${good}\r\n`),
+      ]),
+    );
+    const r = await analyze({}, [mixed]);
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.err, [
+      `analyze: ${mixed}:2: not UTF-8 text (byte 0xe9 at column 19)`,
+      `analyze: ${mixed}: 2 events, 4 findings, 1 malformed line skipped`,
+    ]);
   });
 });

@@ -1,11 +1,10 @@
 /**
  * `ktrail analyze FILE` (Tracee: `analyze --source FILE`): replays a JSON-lines file of classic events (ktrail's
  * or Tracee's) through every detection rule and prints the findings, as classic JSON lines (default) or a table.
- * Malformed lines are reported on stderr with their line number and skipped; the command fails only when no line
- * at all is a usable event.
+ * Malformed lines (not JSON, not an event, not UTF-8, longer than MAX_LINE_BYTES) are reported on stderr with
+ * their line number and skipped; the command fails (exit status 2) when no line at all is a usable event, and
+ * a file that cannot be read (missing, a directory, unreadable, empty) is a KtrailError INPUT_FILE.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { KtrailError } from '../../errors.js';
 import { ClassicJsonError, ClassicReader } from '../../input/classic-json.js';
 import { formatFindingJson } from '../../output/json.js';
@@ -14,12 +13,21 @@ import { Engine } from '../../signatures/engine.js';
 import { allRules, loadRulesFrom } from '../../signatures/registry.js';
 import { selectRules } from '../../signatures/select.js';
 import type { AnyRule } from '../../signatures/types.js';
+import { type FileRole, MIB, openLines } from '../../util/input-file.js';
 import type { Io } from '../main.js';
 
 export interface AnalyzeArgs {
   /** Option values by long name: `source`, `output`, `events`, `signatures-dir`. */
   readonly values: ReadonlyMap<string, readonly string[]>;
 }
+
+/** The longest line read; a classic event is a few KiB, and a longer line is reported and skipped. */
+export const MAX_LINE_BYTES = 16 * MIB;
+
+const INPUT_FILE: FileRole = {
+  where: (loc) => `analyze: ${loc}`,
+  expect: 'a JSON-lines file of classic events (ktrail -o json, tracee -o json)',
+};
 
 interface OutputChoice {
   readonly table: boolean;
@@ -77,24 +85,20 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
   const reader = new ClassicReader();
   const jsonOpts = { parseArguments: out.parseArguments, policyNames: reader.policyNames };
 
-  let lineNo = 0;
   let good = 0;
   let bad = 0;
   let findings = 0;
+  const input = await openLines(file, INPUT_FILE, {
+    maxLineBytes: MAX_LINE_BYTES,
+    emptyHint: `give ${INPUT_FILE.expect}`,
+  });
   if (out.table) io.out(TABLE_HEADER);
-  let input: AsyncIterable<string>;
-  try {
-    const stream = createReadStream(file, { encoding: 'utf8' });
-    await new Promise<void>((ok, fail) => {
-      stream.once('open', () => ok());
-      stream.once('error', fail);
-    });
-    input = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  } catch (e) {
-    throw new KtrailError('IO', `analyze: cannot read '${file}': ${(e as Error).message}`);
-  }
-  for await (const line of input) {
-    lineNo++;
+  for await (const { number: lineNo, text: line, problem } of input) {
+    if (line === undefined) {
+      io.err(`analyze: ${file}:${lineNo}: ${problem}`);
+      bad++;
+      continue;
+    }
     if (line.trim() === '') continue;
     let ev: ReturnType<ClassicReader['parseLine']>;
     try {
@@ -115,9 +119,13 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
   io.err(
     `analyze: ${file}: ${good} ${good === 1 ? 'event' : 'events'}, ${findings} ${findings === 1 ? 'finding' : 'findings'}${skipped}`,
   );
-  if (good === 0 && bad > 0) {
-    io.err(`analyze: ${file}: no line is a classic JSON event`);
-    return 1;
+  if (good === 0) {
+    io.err(
+      bad > 0
+        ? `analyze: ${file}: no line is a classic JSON event`
+        : `analyze: ${file}: no event in the file (only blank lines)`,
+    );
+    return 2;
   }
   return 0;
 }
