@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { event_hdr_t as HDR } from '../abi/abi.gen.js';
 import { catalog, eventById } from '../catalog/index.js';
 import { packageRoot } from '../native/binding.js';
 import { fuzzParams, mutatedBytes, within } from '../util/fuzz-testing.js';
 import { Decoder } from './decode.js';
-import { HDR } from './wire.js';
 
 const RECORD = new Uint8Array(
   readFileSync(resolve(packageRoot(), 'test', 'fixtures', 'records', 'delete_module-rmmod.bin')),
@@ -23,7 +23,7 @@ const never = () => false;
 
 function withId(rec: Uint8Array, id: number): Uint8Array {
   const out = new Uint8Array(rec);
-  if (out.length >= HDR.eventId + 4) new DataView(out.buffer).setUint32(HDR.eventId, id >>> 0, true);
+  if (out.length >= HDR.event_id + 4) new DataView(out.buffer).setUint32(HDR.event_id, id >>> 0, true);
   return out;
 }
 
@@ -59,7 +59,7 @@ const record = fc.oneof(
         r.set(RECORD.subarray(0, HDR.SIZE));
         r.set(tail, HDR.SIZE);
         const dv = new DataView(r.buffer);
-        dv.setUint32(HDR.eventId, id, true);
+        dv.setUint32(HDR.event_id, id, true);
         dv.setUint32(HDR.size, r.length, true);
         return r;
       }),

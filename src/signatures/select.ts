@@ -5,6 +5,7 @@
  * spellings). Pure.
  */
 import { KtrailError } from '../errors.js';
+import { splitExpr } from '../policy/filter.js';
 import type { AnyRule } from './types.js';
 
 /** Severity names Tracee main accepts, on v0.24's 0-3 scale. */
@@ -21,13 +22,14 @@ const COMPARE: Readonly<Record<string, (a: number, b: number) => boolean>> = {
 
 /** The rules a `threat.*` expression selects. `flag` names the option in errors. */
 export function threatRules(expr: string, rules: readonly AnyRule[], flag = '--events'): AnyRule[] {
-  const m = /^threat\.(severity|mitre\.technique|mitre\.tactic)(<=|>=|!=|=|<|>)(.+)$/.exec(expr);
-  if (m === null) {
+  // The operator grammar of every other filter: unknown operators (`=~`, `==`) are refused, not misread.
+  const { key, op, value } = splitExpr(expr, `${flag} '${expr}'`);
+  const field = key.startsWith('threat.') ? key.slice('threat.'.length) : '';
+  if (!['severity', 'mitre.technique', 'mitre.tactic'].includes(field) || op === undefined || value === '') {
     throw new KtrailError('BAD_FILTER', `${flag} '${expr}': not a threat filter`, {
       hint: 'use threat.severity>=2, threat.mitre.technique=T1547.006 or threat.mitre.tactic=persistence',
     });
   }
-  const [, field, op, value] = m as unknown as [string, string, string, string];
   if (field === 'severity') {
     const n = SEVERITY_NAMES[value.toLowerCase()] ?? (/^[0-3]$/.test(value) ? Number(value) : undefined);
     if (n === undefined) {

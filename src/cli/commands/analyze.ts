@@ -81,7 +81,12 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
   const rules = allRules(extra);
   const enabled = enabledRules(rules, args.values.get('events') ?? []);
   // Unselected rules keep their place in `rules`, so finding ids do not move.
-  const engine = new Engine(rules, { enabled: (r) => enabled.has(r as AnyRule) });
+  const engine = new Engine(rules, {
+    enabled: (r) => enabled.has(r as AnyRule),
+    // A rule that throws on an event is reported and skipped; the others still see the event.
+    onRuleError: (rule, _ev, e) =>
+      io.err(`analyze: rule ${rule.id} failed on an event: ${e instanceof Error ? e.message : String(e)}`),
+  });
   const reader = new ClassicReader();
   const jsonOpts = { parseArguments: out.parseArguments, policyNames: reader.policyNames };
 
