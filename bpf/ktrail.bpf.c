@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ktrail.bpf.c: the syscall tracer. Two programs on the raw syscall tracepoints:
- *   sys_enter  decides (one array lookup for an unselected syscall), saves the raw arguments per thread,
- *              and emits EMIT_ENTRY syscalls or pre-reads EMIT_ENTRY_EXIT ones;
- *   sys_exit   reads the pointer arguments, builds one record (event_hdr_t + blobs, wire.h) in a per-CPU
- *              scratch area and copies it into the ring buffer with bpf_ringbuf_output.
+ * ktrail.bpf.c: the tracer. Two programs on the syscall tracepoints, each in a BTF-typed variant (tp_btf:
+ * direct loads from the registers) and a raw_tracepoint one (probe reads) that userspace loads instead when
+ * tp_btf is refused:
+ *   sys_enter  decides (a bit test for an untraced syscall), saves the raw arguments per thread, emits
+ *              EMIT_ENTRY syscalls, pre-reads EMIT_ENTRY_EXIT ones, and builds the kernel events that must
+ *              see the state before the call (mprotect: the mapping's old protection);
+ *   sys_exit   reads the pointer arguments, builds the syscall record (event_hdr_t + blobs, wire.h) in a
+ *              per-CPU scratch area, then the kernel events the call gives (kevents.h: the opened file, the
+ *              socket, the resolved paths) in another, and copies each into the ring buffer. A sys_exit
+ *              whose sys_enter never ran (seccomp denied the call, a tracer skipped it, it was in flight at
+ *              start) still gives its syscall record, from the registers, flagged KT_F_NO_ENTRY.
  * Three BTF tracepoint programs emit the process lifecycle (sched_process_fork/exec/exit) when the user
  * selected those events or the process tree needs them (lifecycle_cfg_map; KT_F_INTERNAL when only the tree
  * does). Userspace attaches only the programs it needs.
@@ -23,33 +29,53 @@
 #include "maps.h"
 #include "common/task.h"
 #include "common/args.h"
-#include "common/lifecycle.h"
+#include "common/record.h"
 #include "common/filters.h"
+#include "common/kevents.h"
 
 static const __u32 zero = 0;
 
 /* The raw argument registers of the syscall in flight, in the calling ABI's order. */
-static __always_inline void kt_read_args(struct pt_regs *uregs, bool compat, __u64 *args)
+static __always_inline void kt_regs_args(const struct pt_regs *regs, bool compat, __u64 *args)
 {
-	struct pt_regs regs;
-
-	if (bpf_probe_read_kernel(&regs, sizeof(regs), uregs) < 0) {
-		__builtin_memset(&regs, 0, sizeof(regs));
-	}
 	if (compat) { /* i386: ebx, ecx, edx, esi, edi, ebp */
-		args[0] = (__u32)regs.bx;
-		args[1] = (__u32)regs.cx;
-		args[2] = (__u32)regs.dx;
-		args[3] = (__u32)regs.si;
-		args[4] = (__u32)regs.di;
-		args[5] = (__u32)regs.bp;
+		args[0] = (__u32)regs->bx;
+		args[1] = (__u32)regs->cx;
+		args[2] = (__u32)regs->dx;
+		args[3] = (__u32)regs->si;
+		args[4] = (__u32)regs->di;
+		args[5] = (__u32)regs->bp;
 	} else { /* x86_64: rdi, rsi, rdx, r10, r8, r9 */
-		args[0] = regs.di;
-		args[1] = regs.si;
-		args[2] = regs.dx;
-		args[3] = regs.r10;
-		args[4] = regs.r8;
-		args[5] = regs.r9;
+		args[0] = regs->di;
+		args[1] = regs->si;
+		args[2] = regs->dx;
+		args[3] = regs->r10;
+		args[4] = regs->r8;
+		args[5] = regs->r9;
+	}
+}
+
+/* The arguments, register by register with probe reads when `regs` is not BTF-typed (raw_tracepoint). */
+static __always_inline void kt_read_args(struct pt_regs *regs, bool btf, bool compat, __u64 *args)
+{
+	if (btf) {
+		kt_regs_args(regs, compat, args);
+		return;
+	}
+	if (compat) {
+		args[0] = (__u32)BPF_CORE_READ(regs, bx);
+		args[1] = (__u32)BPF_CORE_READ(regs, cx);
+		args[2] = (__u32)BPF_CORE_READ(regs, dx);
+		args[3] = (__u32)BPF_CORE_READ(regs, si);
+		args[4] = (__u32)BPF_CORE_READ(regs, di);
+		args[5] = (__u32)BPF_CORE_READ(regs, bp);
+	} else {
+		args[0] = BPF_CORE_READ(regs, di);
+		args[1] = BPF_CORE_READ(regs, si);
+		args[2] = BPF_CORE_READ(regs, dx);
+		args[3] = BPF_CORE_READ(regs, r10);
+		args[4] = BPF_CORE_READ(regs, r8);
+		args[5] = BPF_CORE_READ(regs, r9);
 	}
 }
 
@@ -97,7 +123,7 @@ static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_
 
 	kt_fill_task(h, task);
 	h->ts = bpf_ktime_get_boot_ns();
-	h->duration_ns = (flags & KT_F_AT_ENTRY) ? 0 : h->ts - e->ts;
+	h->duration_ns = (flags & (KT_F_AT_ENTRY | KT_F_NO_ENTRY)) ? 0 : h->ts - e->ts;
 	h->matched = matched;
 	h->retval = retval;
 	__builtin_memcpy(h->args, e->args, sizeof(h->args));
@@ -111,22 +137,104 @@ static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_
 	kt_output(s, h, sizeof(struct event_hdr_t) + payload_len, event_id);
 }
 
-SEC("raw_tracepoint/sys_enter")
-int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
+/* Fill the header of the kernel record in `s` (the current task; `nr` in flight) and output it. */
+static __always_inline void kt_ks_submit(struct kscratch_t *s, __u32 event_id, __u32 nr, __u32 flags,
+					 __u32 payload_len, __u64 matched)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct event_hdr_t *h = &s->hdr;
+
+	kt_fill_task(h, task);
+	h->ts = bpf_ktime_get_boot_ns();
+	h->duration_ns = 0;
+	h->matched = matched;
+	h->retval = 0;
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->event_id = event_id;
+	h->syscall_nr = nr;
+	h->flags = flags;
+	h->policy_version = 0;
+	if (payload_len > KT_KS_PAYLOAD_MAX)
+		payload_len = KT_KS_PAYLOAD_MAX;
+	kt_output(s, h, sizeof(struct event_hdr_t) + payload_len, event_id);
+}
+
+/*
+ * The kernel events of the syscall in `e` for the policies of `matched` (at its entry or its exit), each
+ * built, filtered and output from the CPU's kscratch area.
+ */
+static __always_inline void kt_kevents(const struct syscall_cfg_t *cfg, const struct entry_t *e, __s64 retval,
+				       __u64 matched, __u32 at_entry)
+{
+	for (int i = 0; i < KT_KEVENTS; i++) {
+		const struct kevent_cfg_t *kc = &cfg->kev[i];
+		__u64 m = matched & kc->selected;
+		if (!m)
+			continue;
+		struct kscratch_t *s = kt_kscratch();
+		if (!s)
+			return;
+		s->hdr.event_id = kc->event_id; /* read errors count against it while it is built */
+		int len = kt_kevent_payload(s, kc, e, retval, at_entry);
+		if (len < 0)
+			continue;
+		if (m & kc->filtered)
+			m = kt_kfilters(kc->event_id, kc->filtered, m, len);
+		if (!m) {
+			kt_count_filtered(kc->event_id);
+			continue;
+		}
+		kt_ks_submit(s, kc->event_id, e->nr, e->flags & KT_F_COMPAT, len, m);
+	}
+}
+
+/* The policies that select the syscall's own event or one of its kernel events. */
+static __always_inline __u64 kt_wanted(const struct syscall_cfg_t *cfg)
+{
+	return cfg->selected | cfg->kev[0].selected | cfg->kev[1].selected;
+}
+
+/* True when the kernel events wanted at exit include magic_write and nothing else needs the exit. */
+static __always_inline bool kt_magic_only(const struct syscall_cfg_t *cfg, __u64 matched)
+{
+	if (matched & cfg->selected)
+		return false;
+	for (int i = 0; i < KT_KEVENTS; i++)
+		if ((matched & cfg->kev[i].selected) && cfg->kev[i].kind != KT_KE_MAGIC_WRITE)
+			return false;
+	return true;
+}
+
+static __always_inline bool kt_has_magic(const struct syscall_cfg_t *cfg, __u64 matched)
+{
+	return ((matched & cfg->kev[0].selected) && cfg->kev[0].kind == KT_KE_MAGIC_WRITE) ||
+	       ((matched & cfg->kev[1].selected) && cfg->kev[1].kind == KT_KE_MAGIC_WRITE);
+}
+
+/* x86_64 number of the syscall `nr` of a compat task, or -1 when it has none (then it is untraced). */
+static __always_inline long kt_native_nr(__u32 nr, bool compat)
+{
+	if (!compat)
+		return nr;
+	__u32 *x = bpf_map_lookup_elem(&compat_nr_map, &nr);
+	if (!x || *x == 0)
+		return -1;
+	return *x - 1;
+}
+
+static __always_inline int kt_sys_enter(struct pt_regs *regs, long id, bool btf)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	bool compat = (task->thread_info.status & KT_TS_COMPAT) != 0;
-	__u32 nr = (__u32)ctx->args[1];
-	struct syscall_cfg_t *cfg;
-
-	if (compat) {
-		__u32 *x = bpf_map_lookup_elem(&compat_nr_map, &nr);
-		if (!x || *x == 0)
-			return 0;
-		nr = *x - 1;
-	}
-	cfg = bpf_map_lookup_elem(&syscall_cfg_map, &nr);
-	if (!cfg || !cfg->selected)
+	long native = kt_native_nr((__u32)id, compat);
+	if (native < 0 || !kt_is_traced(native))
+		return 0;
+	__u32 nr = native;
+	struct syscall_cfg_t *cfg = bpf_map_lookup_elem(&syscall_cfg_map, &nr);
+	if (!cfg)
+		return 0;
+	__u64 matched = kt_wanted(cfg);
+	if (!matched)
 		return 0;
 
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -135,7 +243,6 @@ int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	__u32 tid = (__u32)pid_tgid;
 	struct entry_t e = {};
-	__u64 matched = cfg->selected;
 	e.flags = compat ? KT_F_COMPAT : 0;
 	/* Scopes: a syscall that can change what they test (execve, setuid, ...) is scoped at exit instead. */
 	if ((matched & cfg->scoped) || cfg->follow) {
@@ -150,29 +257,43 @@ int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	}
 	e.ts = bpf_ktime_get_boot_ns();
 	e.nr = nr;
-	kt_read_args((struct pt_regs *)ctx->args[0], compat, e.args);
+	kt_read_args(regs, btf, compat, e.args);
 
+	if (cfg->kev_entry) {
+		kt_kevents(cfg, &e, 0, matched, 1);
+		/* Nothing else of this call happens at its exit. */
+		if (!(matched & cfg->selected))
+			return 0;
+	}
+	if (kt_has_magic(cfg, matched)) {
+		if (kt_magic_candidate(&e))
+			e.flags |= KT_E_MAGIC;
+		else if (kt_magic_only(cfg, matched))
+			return 0; /* the common write: nothing to see at its exit */
+	}
+
+	__u64 sm = matched & cfg->selected;
 	if (cfg->emit == EMIT_ENTRY) {
 		struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
-		if (!s)
+		if (!s || !sm)
 			return 0;
-		if (matched & cfg->filtered)
-			matched = kt_filters_num(cfg, &e, 0, 1, matched);
+		if (sm & cfg->filtered)
+			sm = kt_filters_num(cfg, &e, 0, 1, sm);
 		__u32 len = 0;
-		if (matched) {
+		if (sm) {
 			len = kt_put_args(s, cfg, &e);
-			if (matched & cfg->filtered)
-				matched = kt_filters_str(nr, cfg, len, matched);
+			if (sm & cfg->filtered)
+				sm = kt_filters_str(nr, cfg, len, sm);
 		}
-		if (!matched) {
+		if (!sm) {
 			kt_count_filtered(cfg->event_id);
 			return 0;
 		}
-		kt_submit(s, cfg, &e, 0, len, e.flags | KT_F_AT_ENTRY, matched);
+		kt_submit(s, cfg, &e, 0, len, e.flags | KT_F_AT_ENTRY, sm);
 		return 0;
 	}
 	e.matched = matched;
-	if (cfg->emit == EMIT_ENTRY_EXIT) {
+	if (cfg->emit == EMIT_ENTRY_EXIT && sm) {
 		struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
 		if (!s)
 			return 0;
@@ -184,34 +305,74 @@ int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tracepoint/sys_exit")
-int raw_tp__syscalls__sys_exit(struct bpf_raw_tracepoint_args *ctx)
+/*
+ * The entry of a call whose sys_enter did not run, rebuilt from the registers at exit (they still hold the
+ * arguments: only the return value register changed). 0 when the call is not traced.
+ */
+static __always_inline struct syscall_cfg_t *kt_no_entry(struct pt_regs *regs, bool btf, struct entry_t *e)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	bool compat = (task->thread_info.status & KT_TS_COMPAT) != 0;
+	long id = btf ? regs->orig_ax : BPF_CORE_READ(regs, orig_ax);
+	if (id < 0)
+		return NULL;
+	long native = kt_native_nr((__u32)id, compat);
+	if (native < 0 || !kt_is_traced(native))
+		return NULL;
+	__u32 nr = native;
+	struct syscall_cfg_t *cfg = bpf_map_lookup_elem(&syscall_cfg_map, &nr);
+	if (!cfg || !cfg->selected || cfg->emit == EMIT_ENTRY)
+		return NULL;
+	if (kt_settings.self_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return NULL;
+	e->nr = nr;
+	e->flags = (compat ? KT_F_COMPAT : 0) | KT_F_NO_ENTRY | KT_E_LATE_SCOPE;
+	e->matched = cfg->selected;
+	kt_read_args(regs, btf, compat, e->args);
+	return cfg;
+}
+
+static __always_inline int kt_sys_exit(struct pt_regs *regs, long ret, bool btf)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct entry_t *ep = bpf_map_lookup_elem(&task_entry_map, &tid);
-	struct entry_t e;
+	struct entry_t e = {};
+	struct syscall_cfg_t *cfg;
 	__u32 len = 0;
 
-	if (!ep)
-		return 0;
-	e = *ep;
-	bpf_map_delete_elem(&task_entry_map, &tid);
-
-	struct syscall_cfg_t *cfg = bpf_map_lookup_elem(&syscall_cfg_map, &e.nr);
+	if (ep) {
+		e = *ep;
+		bpf_map_delete_elem(&task_entry_map, &tid);
+		cfg = bpf_map_lookup_elem(&syscall_cfg_map, &e.nr);
+	} else {
+		cfg = kt_no_entry(regs, btf, &e);
+	}
 	struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!cfg || !s)
 		return 0;
 
-	__s64 retval = (__s64)ctx->args[1];
+	__s64 retval = ret;
 	__u64 matched = e.matched;
-	if (e.flags & KT_E_LATE_SCOPE)
-		matched = kt_scopes(matched, cfg->scoped, cfg->follow);
-	if (matched & cfg->filtered)
-		matched = kt_filters_num(cfg, &e, retval, 0, matched);
-	if (!matched) {
+	if (e.flags & KT_E_LATE_SCOPE) {
+		if ((matched & cfg->scoped) || cfg->follow)
+			matched = kt_scopes(matched, cfg->scoped, cfg->follow);
+		if (!matched) {
+			kt_count_filtered(cfg->event_id);
+			return 0;
+		}
+	}
+	/* The kernel events first: the syscall record's filters must not decide for them. */
+	if (!(e.flags & KT_F_NO_ENTRY))
+		kt_kevents(cfg, &e, retval, matched, 0);
+
+	__u64 sm = matched & cfg->selected;
+	if (sm & cfg->filtered)
+		sm = kt_filters_num(cfg, &e, retval, 0, sm);
+	if (!sm) {
 		if (cfg->emit == EMIT_ENTRY_EXIT)
 			bpf_map_delete_elem(&pending_map, &tid);
-		kt_count_filtered(cfg->event_id);
+		if (matched & cfg->selected)
+			kt_count_filtered(cfg->event_id);
 		return 0;
 	}
 
@@ -229,15 +390,39 @@ int raw_tp__syscalls__sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	} else {
 		len = kt_put_args(s, cfg, &e);
 	}
-	if (matched & cfg->filtered) {
-		matched = kt_filters_str(e.nr, cfg, len, matched);
-		if (!matched) {
+	if (sm & cfg->filtered) {
+		sm = kt_filters_str(e.nr, cfg, len, sm);
+		if (!sm) {
 			kt_count_filtered(cfg->event_id);
 			return 0;
 		}
 	}
-	kt_submit(s, cfg, &e, retval, len, e.flags, matched);
+	kt_submit(s, cfg, &e, retval, len, e.flags, sm);
 	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tp_btf__syscalls__sys_enter, struct pt_regs *regs, long id)
+{
+	return kt_sys_enter(regs, id, true);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tp_btf__syscalls__sys_exit, struct pt_regs *regs, long ret)
+{
+	return kt_sys_exit(regs, ret, true);
+}
+
+SEC("raw_tracepoint/sys_enter")
+int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return kt_sys_enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1], false);
+}
+
+SEC("raw_tracepoint/sys_exit")
+int raw_tp__syscalls__sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return kt_sys_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1], false);
 }
 
 /*
@@ -245,8 +430,8 @@ int raw_tp__syscalls__sys_exit(struct bpf_raw_tracepoint_args *ctx)
  * `*matched` gets the selecting policies whose scope the task matches; when none does, the record is
  * dropped (counted as filtered) unless the process tree wants it, and then `*internal` is set.
  */
-static __always_inline struct lc_scratch_t *kt_lc_begin(__u32 slot, struct lifecycle_cfg_t **cfgp, bool *internal,
-							__u64 *matched)
+static __always_inline struct kscratch_t *kt_lc_begin(__u32 slot, struct lifecycle_cfg_t **cfgp, bool *internal,
+						      __u64 *matched)
 {
 	struct lifecycle_cfg_t *cfg = bpf_map_lookup_elem(&lifecycle_cfg_map, &slot);
 	if (!cfg || (!cfg->selected && !cfg->internal))
@@ -265,33 +450,20 @@ static __always_inline struct lc_scratch_t *kt_lc_begin(__u32 slot, struct lifec
 	*cfgp = cfg;
 	*internal = m == 0;
 	*matched = m;
-	__u32 cpu = bpf_get_smp_processor_id();
-	return bpf_map_lookup_elem(&lc_scratch_map, &cpu);
+	return kt_kscratch();
 }
 
 /* Fill the lifecycle header (the current task's context) and output it with `payload_len` bytes. */
-static __always_inline void kt_lc_submit(struct lc_scratch_t *s, const struct lifecycle_cfg_t *cfg, bool internal,
+static __always_inline void kt_lc_submit(struct kscratch_t *s, const struct lifecycle_cfg_t *cfg, bool internal,
 					 __u32 payload_len, __u64 matched)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct event_hdr_t *h = &s->hdr;
-	__u32 event_id = cfg->event_id;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u32 flags = (kt_in_compat_syscall(task) ? KT_F_COMPAT : 0) | (internal ? KT_F_INTERNAL : 0);
 
-	kt_fill_task(h, task);
-	h->ts = bpf_ktime_get_boot_ns();
-	h->duration_ns = 0;
-	h->matched = matched;
-	h->retval = 0;
-	__builtin_memset(h->args, 0, sizeof(h->args));
-	h->event_id = event_id;
-	h->syscall_nr = nr < 0 || nr >= KT_MAX_SYSCALLS ? 0xffffffff : (__u32)nr;
-	h->flags = (kt_in_compat_syscall(task) ? KT_F_COMPAT : 0) | (internal ? KT_F_INTERNAL : 0);
-	h->policy_version = 0;
-	if (payload_len > KT_LC_PAYLOAD_MAX)
-		payload_len = KT_LC_PAYLOAD_MAX;
-	kt_output(s, h, sizeof(struct event_hdr_t) + payload_len, event_id);
+	kt_ks_submit(s, cfg->event_id, nr < 0 || nr >= KT_MAX_SYSCALLS ? 0xffffffff : (__u32)nr, flags,
+		     payload_len, matched);
 }
 
 /*
@@ -322,7 +494,7 @@ static __always_inline void kt_follow_exec(void)
 		kt_scopes(cfg->follow, cfg->scoped, cfg->follow);
 }
 
-/* sched_process_fork: fields as catalog 714 (parent, child, parent process, leader: 4 x 5 ids). */
+/* sched_process_fork: fields as the catalog's (parent, child, parent process, leader: 4 x 5 ids). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tp_btf__sched__sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -330,7 +502,7 @@ int BPF_PROG(tp_btf__sched__sched_process_fork, struct task_struct *parent, stru
 	bool internal = false;
 	__u64 matched = 0;
 	kt_follow_fork(child);
-	struct lc_scratch_t *s = kt_lc_begin(KT_LC_FORK, &cfg, &internal, &matched);
+	struct kscratch_t *s = kt_lc_begin(KT_LC_FORK, &cfg, &internal, &matched);
 	if (!s || !cfg)
 		return 0;
 	/* The tree keeps processes: a new thread matters only when the user selected the event. */
@@ -339,15 +511,15 @@ int BPF_PROG(tp_btf__sched__sched_process_fork, struct task_struct *parent, stru
 	struct task_struct *leader = BPF_CORE_READ(child, group_leader);
 	struct task_struct *pproc = BPF_CORE_READ(leader, real_parent, group_leader);
 	__u32 off = 0;
-	off = kt_lc_put_task_ids(s, off, parent);
-	off = kt_lc_put_task_ids(s, off, child);
-	off = kt_lc_put_task_ids(s, off, pproc);
-	off = kt_lc_put_task_ids(s, off, leader);
+	off = kt_ks_put_task_ids(s, off, parent);
+	off = kt_ks_put_task_ids(s, off, child);
+	off = kt_ks_put_task_ids(s, off, pproc);
+	off = kt_ks_put_task_ids(s, off, leader);
 	kt_lc_submit(s, cfg, internal, off, matched);
 	return 0;
 }
 
-/* sched_process_exec: fields as catalog 715; runs in the task after the new image is set up. */
+/* sched_process_exec: fields as the catalog's; runs in the task after the new image is set up. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tp_btf__sched__sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -355,50 +527,51 @@ int BPF_PROG(tp_btf__sched__sched_process_exec, struct task_struct *p, pid_t old
 	bool internal = false;
 	__u64 matched = 0;
 	kt_follow_exec();
-	struct lc_scratch_t *s = kt_lc_begin(KT_LC_EXEC, &cfg, &internal, &matched);
+	struct kscratch_t *s = kt_lc_begin(KT_LC_EXEC, &cfg, &internal, &matched);
 	if (!s || !cfg)
 		return 0;
 	struct file *file = BPF_CORE_READ(bprm, file);
-	struct inode *ino = BPF_CORE_READ(file, f_inode);
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	/* The inode stat(2) shows for the path (an overlay file's own, not the layer's below it). */
+	struct inode *ino = BPF_CORE_READ(dentry, d_inode);
 	__u32 off = 0;
 
-	off = kt_lc_put_kstr(s, off, (__u64)BPF_CORE_READ(bprm, filename));                  /* cmdpath */
-	off = kt_lc_put_path(s, off, (__u64)BPF_CORE_READ(file, f_path.dentry),
-			     (__u64)BPF_CORE_READ(file, f_path.mnt));                             /* pathname */
-	off = kt_lc_put_u64(s, off, BPF_CORE_READ(ino, i_sb, s_dev));                          /* dev */
-	off = kt_lc_put_u64(s, off, BPF_CORE_READ(ino, i_ino));                                /* inode */
-	off = kt_lc_put_u64(s, off, kt_inode_ctime(ino));                                      /* ctime */
-	off = kt_lc_put_u64(s, off, BPF_CORE_READ(ino, i_mode));                               /* inode_mode */
+	off = kt_ks_put_str(s, off, (__u64)BPF_CORE_READ(bprm, filename), 0);               /* cmdpath */
+	off = kt_ks_put_path(s, off, (__u64)dentry, (__u64)BPF_CORE_READ(file, f_path.mnt));   /* pathname */
+	off = kt_ks_put_u64(s, off, BPF_CORE_READ(ino, i_sb, s_dev));                          /* dev */
+	off = kt_ks_put_u64(s, off, BPF_CORE_READ(ino, i_ino));                                /* inode */
+	off = kt_ks_put_u64(s, off, kt_inode_ctime(ino));                                      /* ctime */
+	off = kt_ks_put_u64(s, off, BPF_CORE_READ(ino, i_mode));                               /* inode_mode */
 	/* interpreter_*: the ELF interpreter is only visible to a load_elf_phdrs kprobe (not on this build). */
-	off = kt_lc_put_empty(s, off, ARG_STR);
-	off = kt_lc_put_u64(s, off, 0);
-	off = kt_lc_put_u64(s, off, 0);
-	off = kt_lc_put_u64(s, off, 0);
+	off = kt_ks_put_empty(s, off, ARG_STR, BLOB_OK);
+	off = kt_ks_put_u64(s, off, 0);
+	off = kt_ks_put_u64(s, off, 0);
+	off = kt_ks_put_u64(s, off, 0);
 	if (internal) {
-		off = kt_lc_put_empty(s, off, ARG_STR_LIST); /* argv: the tree does not need it */
+		off = kt_ks_put_empty(s, off, ARG_STR_LIST, BLOB_OK); /* argv: the tree does not need it */
 	} else {
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
-		off = kt_lc_put_cmdline(s, off, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end));
+		off = kt_ks_put_cmdline(s, off, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end));
 	}
-	off = kt_lc_put_kstr(s, off, (__u64)BPF_CORE_READ(bprm, interp));                    /* interp */
+	off = kt_ks_put_str(s, off, (__u64)BPF_CORE_READ(bprm, interp), 0);                /* interp */
 	struct file **fds = BPF_CORE_READ(p, files, fdt, fd);
 	struct file *in = NULL;
 	bpf_probe_read_kernel(&in, sizeof(in), fds);
 	__u16 in_mode = in ? BPF_CORE_READ(in, f_inode, i_mode) : 0;
-	off = kt_lc_put_u64(s, off, in_mode & KT_S_IFMT);                                      /* stdin_type */
+	off = kt_ks_put_u64(s, off, in_mode & KT_S_IFMT);                                      /* stdin_type */
 	if (internal || !in)
-		off = kt_lc_put_empty(s, off, ARG_STR);
+		off = kt_ks_put_empty(s, off, ARG_STR, BLOB_OK);
 	else
-		off = kt_lc_put_path(s, off, (__u64)BPF_CORE_READ(in, f_path.dentry),
+		off = kt_ks_put_path(s, off, (__u64)BPF_CORE_READ(in, f_path.dentry),
 				     (__u64)BPF_CORE_READ(in, f_path.mnt));                       /* stdin_path */
-	off = kt_lc_put_u64(s, off,
+	off = kt_ks_put_u64(s, off,
 			    (BPF_CORE_READ(p, real_parent, flags) & KT_PF_KTHREAD) != 0);      /* invoked_from_kernel */
-	off = kt_lc_put_empty(s, off, ARG_STR); /* prev_comm: already replaced at this tracepoint */
-	off = kt_lc_put_empty(s, off, ARG_STR_LIST); /* env: not requested */
+	off = kt_ks_put_empty(s, off, ARG_STR, BLOB_OK); /* prev_comm: already replaced at this tracepoint */
+	off = kt_ks_put_empty(s, off, ARG_STR_LIST, BLOB_OK); /* env: not requested */
 	if (internal)
-		off = kt_lc_put_empty(s, off, ARG_STR);
+		off = kt_ks_put_empty(s, off, ARG_STR, BLOB_OK);
 	else
-		off = kt_lc_put_path(s, off, (__u64)BPF_CORE_READ(p, fs, pwd.dentry),
+		off = kt_ks_put_path(s, off, (__u64)BPF_CORE_READ(p, fs, pwd.dentry),
 				     (__u64)BPF_CORE_READ(p, fs, pwd.mnt));                       /* pwd */
 	kt_lc_submit(s, cfg, internal, off, matched);
 	return 0;
@@ -413,13 +586,13 @@ int BPF_PROG(tp_btf__sched__sched_process_exit, struct task_struct *p)
 	__u64 matched = 0;
 	/* do_exit decremented signal->live before the tracepoint: 0 means the whole group is gone. */
 	bool group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
-	struct lc_scratch_t *s = kt_lc_begin(KT_LC_EXIT, &cfg, &internal, &matched);
+	struct kscratch_t *s = kt_lc_begin(KT_LC_EXIT, &cfg, &internal, &matched);
 	if (s && cfg && (!internal || group_dead)) {
 		int code = BPF_CORE_READ(p, exit_code);
 		__u32 off = 0;
-		off = kt_lc_put_u64(s, off, (__u64)(__s64)((code >> 8) & 0xff));
-		off = kt_lc_put_u64(s, off, (__u64)(__s64)(code & 0x7f));
-		off = kt_lc_put_u64(s, off, group_dead);
+		off = kt_ks_put_u64(s, off, (__u64)(__s64)((code >> 8) & 0xff));
+		off = kt_ks_put_u64(s, off, (__u64)(__s64)(code & 0x7f));
+		off = kt_ks_put_u64(s, off, group_dead);
 		kt_lc_submit(s, cfg, internal, off, matched);
 	}
 	if (group_dead) {
@@ -443,6 +616,7 @@ struct kt_abi {
 	enum kt_hdr_flag hdr_flag;
 	enum lifecycle_slot lifecycle_slot;
 	enum blob_status blob_status;
+	enum kt_kevent kevent;
 	enum kt_scope_flag scope_flag;
 	enum kt_cmp_op cmp_op;
 	enum kt_cmp_type cmp_type;
@@ -452,9 +626,11 @@ struct kt_abi {
 	struct event_hdr_t event_hdr;
 	struct blob_hdr_t blob_hdr;
 	struct syscall_cfg_t syscall_cfg;
+	struct kevent_cfg_t kevent_cfg;
 	struct lifecycle_cfg_t lifecycle_cfg;
 	struct stats_t stats;
 	struct kt_settings_t settings;
+	struct kt_traced_t traced;
 	struct scope_t scope;
 	struct scope_ns_key_t scope_ns_key;
 	struct filter_key_t filter_key;

@@ -2,8 +2,9 @@
  * Generates src/abi/abi.gen.ts, the one TypeScript description of the kernel ABI, from the BTF of the built
  * object (`bpftool -j btf dump file build/bpf/ktrail.bpf.o`): every enum and struct reachable from
  * `struct kt_abi` (ktrail.bpf.c) with byte offsets and sizes, every map of `.maps` with its type, key size,
- * value size and compiled max_entries, and the read-only settings section. The file also records a hash of
- * bpf/include/*.h, so a header edited without regenerating is caught even before anything is built.
+ * value size and compiled max_entries, and the global data sections userspace writes (`.rodata.*`,
+ * `.data.*`). The file also records a hash of bpf/include/*.h, so a header edited without regenerating is
+ * caught even before anything is built.
  *
  * Usage:
  *   node dist/scripts/gen-abi.js                      regenerate src/abi/abi.gen.ts from build/bpf/ktrail.bpf.o
@@ -159,7 +160,7 @@ export function readAbi(types: readonly BtfType[]): Abi {
           maxEntries: field('max_entries') ?? 0,
         });
       }
-    } else if (sec.name.startsWith('.rodata.')) {
+    } else if (sec.name.startsWith('.rodata.') || sec.name.startsWith('.data.')) {
       const vars = sec.vars!;
       if (vars.length !== 1) throw new Error(`reading BTF: ${sec.name} must hold exactly one variable`);
       const variable = btf.get(vars[0]!.type_id);
@@ -210,9 +211,9 @@ export function renderAbi(abi: Abi, hash: string): string {
   out.push(
     '};',
     '',
-    '/** Read-only data sections userspace writes before load: size and the struct they hold. */',
+    '/** Global data sections userspace writes (`.rodata.*` before load, `.data.*` any time): size and struct. */',
   );
-  out.push('export const rodata = {');
+  out.push('export const sections = {');
   for (const s of abi.sections) out.push(`  '${s.name}': { size: ${s.size}, type: '${s.type}' },`);
   out.push('} as const;', '');
   return out.join('\n');

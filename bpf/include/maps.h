@@ -30,13 +30,14 @@ enum kt_map_limit {
  */
 #define KT_SCRATCH_PAYLOAD (KT_PAYLOAD_MAX + KT_STR_MAX + 16)
 
-/* Lifecycle (sched_process_*) records: bounds of what an exec record carries. */
+/* Kernel records (lifecycle and kernel events, built in kscratch_t): bounds of what they carry. */
 #define KT_PATH_MAX 4096        /* a path rebuilt from dentries (pathname, stdin_path, pwd) */
 #define KT_PATH_WALK 48         /* walk steps (components + mount crossings); deeper paths keep the last ones */
 #define KT_PATH_DENTS 64        /* KT_PATH_WALK rounded up to a power of two (dentry slots) */
 #define KT_CMDLINE_MAX 4096     /* argv: bytes of mm->arg_start..arg_end kept (NUL-separated) */
-/* Worst exec record: six 4 KiB strings plus the fixed-size blobs of 18 fields. */
-#define KT_LC_PAYLOAD_MAX (6 * KT_BLOB_SPAN + 24 * (sizeof(struct blob_hdr_t) + 8))
+#define KT_MAGIC_BYTES 32       /* magic_write: bytes kept from the start of the write */
+/* Worst record: six 4 KiB strings plus the fixed-size blobs of 24 fields (the exec record has 18). */
+#define KT_KS_PAYLOAD_MAX (6 * KT_BLOB_SPAN + 24 * (sizeof(struct blob_hdr_t) + 8))
 
 /*
  * kt_settings_t: the run's settings, the whole of the .rodata.settings section (kt_settings in ktrail.bpf.c).
@@ -52,6 +53,23 @@ struct kt_settings_t {
 /* kt_settings: the run's settings; `const volatile` so that userspace can set them before load only. */
 const volatile struct kt_settings_t kt_settings SEC(".rodata.settings") = {};
 
+/*
+ * kt_traced: bit nr set when syscall nr is traced (syscall_cfg_t selects it or one of its kernel events).
+ * Writable data userspace updates with the configuration, read with a plain load: the exit of an untraced
+ * syscall costs no map lookup, and neither does its entry.
+ */
+struct kt_traced_t {
+	__u64 bits[KT_MAX_SYSCALLS / 64];
+};
+struct kt_traced_t kt_traced SEC(".data.traced") = {};
+
+static __always_inline bool kt_is_traced(__u32 nr)
+{
+	if (nr >= KT_MAX_SYSCALLS)
+		return false;
+	return (kt_traced.bits[(nr / 64) & (KT_MAX_SYSCALLS / 64 - 1)] >> (nr % 64)) & 1;
+}
+
 enum kt_policy_limit {
 	KT_MAX_POLICIES = 64,    /* one bit per policy in every bitmap */
 	KT_SCOPE_COMMS = 8,      /* comm names per policy scope */
@@ -61,6 +79,7 @@ enum kt_policy_limit {
 	KT_MAX_FOLLOW = 65536,   /* processes holding follow marks at once */
 	KT_MAX_SCOPE_NS = 1024,  /* (policy, namespace) pairs in scope_ns_map */
 	KT_MAX_FILTERS = 4096,   /* (event, policy) pairs in filter_map */
+	KT_KFILTER_FIELDS = 16,  /* fields of a kernel event an in-kernel filter can test */
 };
 
 /* scope_t flags: which constraints of a policy's scope the kernel checks (all must hold). */
@@ -148,8 +167,9 @@ struct entry_t {
 	__u64 matched;           /* policies still matching after the entry's scope checks */
 };
 
-/* entry_t.flags bit (kernel only, above the KT_F_* header flags): the scopes run at exit (late_scope). */
-#define KT_E_LATE_SCOPE 0x10000
+/* entry_t.flags bits (kernel only, above the KT_F_* header flags). */
+#define KT_E_LATE_SCOPE 0x10000 /* the scopes run at exit (late_scope) */
+#define KT_E_MAGIC 0x20000      /* the write starts at offset 0 of a regular file: magic_write at exit */
 
 /* scratch_t: per-CPU area where one record is built, header first, payload right after it. */
 struct scratch_t {
@@ -162,11 +182,14 @@ struct pending_t {
 	__u8 payload[KT_SCRATCH_PAYLOAD];
 };
 
-/* lc_scratch_t: per-CPU area where one lifecycle record is built (separate from the syscall scratch). */
-struct lc_scratch_t {
+/*
+ * kscratch_t: per-CPU area where one kernel record (lifecycle or kernel event) is built, separate from the
+ * syscall scratch: sys_exit builds the syscall record there and then kernel events here.
+ */
+struct kscratch_t {
 	struct event_hdr_t hdr;
 	/* Slack: a path write is bounded by its start (up to one path in) plus its size (up to one path). */
-	__u8 payload[KT_LC_PAYLOAD_MAX + 2 * KT_PATH_MAX + 16];
+	__u8 payload[KT_KS_PAYLOAD_MAX + 2 * KT_PATH_MAX + 16];
 	__u64 dents[KT_PATH_DENTS]; /* path walk: one dentry per step, leaf first; 0 = mount crossing */
 };
 
@@ -236,16 +259,16 @@ struct {
 } lifecycle_cfg_map SEC(".maps");
 
 /*
- * lc_scratch_map: one lifecycle record under construction per CPU, indexed by CPU number. A plain array
- * because a worst exec record is larger than a per-CPU value may be (32 KiB); userspace sets max_entries
- * to the number of possible CPUs before load.
+ * kscratch_map: one kernel record under construction per CPU, indexed by CPU number. A plain array because
+ * a worst record is larger than a per-CPU value may be (32 KiB); userspace sets max_entries to the number
+ * of possible CPUs before load.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct lc_scratch_t);
-} lc_scratch_map SEC(".maps");
+	__type(value, struct kscratch_t);
+} kscratch_map SEC(".maps");
 
 /* scope_map: per policy index, its scope (struct scope_t); read only for policies in the cfg's `scoped`. */
 struct {

@@ -19,6 +19,8 @@ enum kt_wire_limit {
 	KT_MAX_ARGS = 6,
 	KT_MAX_SYSCALLS = 512, /* x86_64 numbers are below this */
 	KT_NO_LEN_ARG = 0xff,  /* syscall_cfg_t.len_arg: the argument has no length argument */
+	KT_NO_ARG = 0xff,      /* kevent_cfg_t argument positions: none */
+	KT_KEVENTS = 2,        /* kernel events one syscall can give (mprotect: security_file_mprotect, mem_prot_alert) */
 };
 
 /* Per-argument wire kinds (src/catalog/types.ts DecodeSpec.wire). */
@@ -32,6 +34,42 @@ enum arg_kind {
 	ARG_STRUCT = 6,   /* fixed-size user struct of max bytes */
 	ARG_INT_PTR = 7,  /* user int[max/4] behind a pointer (pipe fds) */
 	ARG_STR_LIST = 8, /* NUL-separated strings as the kernel keeps a cmdline (lifecycle argv/env) */
+	ARG_PATH_JOIN = 9, /* a path: the kernel's path of a directory, '/', then the caller's (unresolved) path;
+			    * userspace cleans it up lexically ('.', '..', '//') */
+};
+
+/*
+ * Kernel events: records the kernel resolves around a syscall (from the returned fd, the dirfd, the cwd, the
+ * socket or the VMA), named and shaped as Tracee's LSM-hook events. Payload as a lifecycle record: one blob
+ * per field in catalog order.
+ */
+enum kt_kevent {
+	KT_KE_NONE = 0,
+	KT_KE_FILE_OPEN = 1,      /* security_file_open at exit of a successful open family call: the new fd's file */
+	KT_KE_INODE_UNLINK = 2,   /* security_inode_unlink at exit of a successful unlink, unlinkat, rmdir */
+	KT_KE_INODE_RENAME = 3,   /* security_inode_rename at exit of a successful rename family call */
+	KT_KE_SOCK_CONNECT = 4,   /* security_socket_connect at exit of connect on a socket */
+	KT_KE_SOCK_BIND = 5,      /* security_socket_bind at exit of bind on a socket */
+	KT_KE_SOCK_ACCEPT = 6,    /* security_socket_accept at exit of accept, accept4 on a socket */
+	KT_KE_SOCK_LISTEN = 7,    /* security_socket_listen at exit of listen on a socket */
+	KT_KE_SB_MOUNT = 8,       /* security_sb_mount at exit of a successful mount */
+	KT_KE_SB_UMOUNT = 9,      /* security_sb_umount at exit of a successful umount2 */
+	KT_KE_FILE_MPROTECT = 10, /* security_file_mprotect at entry of mprotect, pkey_mprotect (VMA before) */
+	KT_KE_MEM_PROT_ALERT = 11, /* mem_prot_alert: at entry of mprotect, at exit of a W+X mmap */
+	KT_KE_MAGIC_WRITE = 12,   /* magic_write at exit of a write that started at offset 0 of a regular file */
+};
+
+/* kevent_cfg_t: one kernel event a syscall gives, and where the syscall keeps what it needs. */
+struct kevent_cfg_t {
+	__u64 selected;  /* policies selecting the kernel event; 0 = off */
+	__u64 filtered;  /* policies with in-kernel filters on it (filter_map {event_id, policy}) */
+	__u32 event_id;  /* catalog id of the kernel event */
+	__u8 kind;       /* enum kt_kevent */
+	__u8 path_arg;   /* the argument holding the caller's path (KT_NO_ARG: none) */
+	__u8 dirfd_arg;  /* the argument holding the dirfd that path is relative to (KT_NO_ARG: the cwd) */
+	__u8 path2_arg;  /* the second path (rename's new path), KT_NO_ARG: none */
+	__u8 dirfd2_arg; /* its dirfd (KT_NO_ARG: the cwd) */
+	__u8 pad[7];
 };
 
 /* Per-syscall emission mode (SyscallFacts.emit). */
@@ -43,7 +81,8 @@ enum emit_mode {
 
 /*
  * syscall_cfg_t: value of syscall_cfg_map[x86_64 nr], filled from the catalog at start-up.
- * A zero `selected` means the syscall is not traced and costs one lookup.
+ * The syscall is traced when `selected` or a kernel event's `selected` is not zero (kt_traced_bits says so
+ * without a map lookup); otherwise it costs one load.
  */
 struct syscall_cfg_t {
 	__u64 selected;            /* bitmap of policies that select this event; 0 = not traced */
@@ -57,7 +96,9 @@ struct syscall_cfg_t {
 	__u8 len_arg[KT_MAX_ARGS]; /* for BUF/SOCKADDR: index of the length argument, KT_NO_LEN_ARG = none */
 	__u16 max[KT_MAX_ARGS];    /* byte bound for STR/STR_ARR/BUF, size for STRUCT/INT_PTR */
 	__u8 late_scope;           /* 1 = the syscall can change what scopes test (comm, uid, mntns): scope at exit */
-	__u8 pad[7];
+	__u8 kev_entry;            /* 1 = its kernel events are built at entry (mprotect), none at exit */
+	__u8 pad[6];
+	struct kevent_cfg_t kev[KT_KEVENTS]; /* kernel events this syscall gives (kind KT_KE_NONE: unused) */
 };
 
 /* event_hdr_t.flags bits. */
@@ -66,6 +107,8 @@ enum kt_hdr_flag {
 	KT_F_AT_ENTRY = 0x2,  /* emitted at entry: no return value, no duration */
 	KT_F_CONTAINER = 0x4, /* reserved: task runs in a started container */
 	KT_F_INTERNAL = 0x8,  /* emitted only for ktrail's process tree: not selected, never printed */
+	KT_F_NO_ENTRY = 0x10, /* sys_exit without its sys_enter (seccomp denial, ptrace skip, in flight at start):
+			       * arguments from the registers at exit, no duration */
 };
 
 /* Lifecycle slots: index of lifecycle_cfg_map (maps.h). */

@@ -10,7 +10,7 @@ const CAPTURED_KINDS: ReadonlySet<EventSpec['kind']> = new Set(['syscall', 'life
 
 /** Why this build cannot capture `e`, or undefined when it can. */
 export function unavailableReason(e: EventSpec): string | undefined {
-  if (CAPTURED_KINDS.has(e.kind)) return undefined;
+  if (CAPTURED_KINDS.has(e.kind) || e.kernel !== undefined) return undefined;
   const needs = e.probes.map((p) => p.needs).filter((n): n is string => n !== undefined);
   if (needs.length > 0) return `needs ${[...new Set(needs)].join(', ')}`;
   return 'not captured by this build yet';

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kt_settings_t, lifecycle_cfg_t, syscall_cfg_t } from '../abi/abi.gen.js';
+import {
+  kevent_cfg_t,
+  kt_kevent,
+  kt_settings_t,
+  kt_traced_t,
+  lifecycle_cfg_t,
+  syscall_cfg_t,
+} from '../abi/abi.gen.js';
 import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import {
@@ -9,6 +16,7 @@ import {
   encodeLifecycleConfig,
   encodeSettings,
   encodeSyscallConfig,
+  encodeTraced,
   sumStats,
 } from './config.js';
 
@@ -153,5 +161,56 @@ describe('run configuration', () => {
     b.writeBigUInt64LE(5n, 32);
     b.writeBigUInt64LE(2n, 48);
     assert.deepEqual(sumStats(b), { submitted: 8n, lost: 1n, readErrors: 2n, filtered: 0n });
+  });
+});
+
+describe('kernel events in a syscall configuration', () => {
+  it('writes each kernel event slot: id, kind, policies and where the paths are', () => {
+    const openat = eventByName('openat')!;
+    const fileOpen = eventByName('security_file_open')!;
+    const source = fileOpen.kernel!.sources.find((s) => s.syscall === 'openat')!;
+    const b = encodeSyscallConfig(openat, 0n, {}, [{ event: fileOpen, source, selected: 5n, filtered: 4n }]);
+    const o = syscall_cfg_t;
+    const k = kevent_cfg_t;
+    assert.equal(b.readBigUInt64LE(o.selected), 0n);
+    assert.equal(b[o.kev_entry], 0);
+    assert.equal(b.readBigUInt64LE(o.kev + k.selected), 5n);
+    assert.equal(b.readBigUInt64LE(o.kev + k.filtered), 4n);
+    assert.equal(b.readUInt32LE(o.kev + k.event_id), 732);
+    assert.equal(b[o.kev + k.kind], kt_kevent.KT_KE_FILE_OPEN);
+    assert.deepEqual(
+      [b[o.kev + k.path_arg], b[o.kev + k.dirfd_arg], b[o.kev + k.path2_arg], b[o.kev + k.dirfd2_arg]],
+      [1, 0, 0xff, 0xff],
+    );
+    // The second slot stays empty.
+    assert.equal(b[o.kev + kevent_cfg_t.SIZE + k.kind], kt_kevent.KT_KE_NONE);
+  });
+
+  it('marks kernel events built at entry, and refuses more than two or a mix', () => {
+    const mprotect = eventByName('mprotect')!;
+    const fm = eventByName('security_file_mprotect')!;
+    const alert = eventByName('mem_prot_alert')!;
+    const slot = (event: typeof fm, atEntry = true) => ({
+      event,
+      source: { syscall: 'mprotect', atEntry },
+      selected: 1n,
+      filtered: 0n,
+    });
+    const b = encodeSyscallConfig(mprotect, 0n, {}, [slot(fm), slot(alert)]);
+    assert.equal(b[syscall_cfg_t.kev_entry], 1);
+    assert.throws(
+      () => encodeSyscallConfig(mprotect, 0n, {}, [slot(fm), slot(alert), slot(fm)]),
+      /at most 2/,
+    );
+    assert.throws(() => encodeSyscallConfig(mprotect, 0n, {}, [slot(fm), slot(alert, false)]), /cannot mix/);
+  });
+
+  it('encodes the traced bitmap', () => {
+    const b = encodeTraced([0, 63, 64, 511]);
+    assert.equal(b.length, kt_traced_t.SIZE);
+    assert.equal(b.readBigUInt64LE(0), (1n << 63n) | 1n);
+    assert.equal(b.readBigUInt64LE(8), 1n);
+    assert.equal(b.readBigUInt64LE(56), 1n << 63n);
+    assert.throws(() => encodeTraced([512]), /512 is outside 0\.\.511/);
   });
 });

@@ -6,17 +6,20 @@
 import {
   arg_kind,
   emit_mode,
+  kevent_cfg_t,
+  kt_kevent,
   kt_map_limit,
   kt_settings_t,
+  kt_traced_t,
   kt_wire_limit,
   lifecycle_cfg_t,
   lifecycle_slot,
   stats_t,
   syscall_cfg_t,
 } from '../abi/abi.gen.js';
-import type { DecodeSpec, EventSpec } from '../catalog/types.js';
+import type { DecodeSpec, EventSpec, KernelEventSource } from '../catalog/types.js';
 
-const { KT_MAX_ARGS, KT_NO_LEN_ARG } = kt_wire_limit;
+const { KT_MAX_ARGS, KT_NO_LEN_ARG, KT_NO_ARG, KT_KEVENTS, KT_MAX_SYSCALLS } = kt_wire_limit;
 
 /** The wire kind of each catalog decode kind (enum arg_kind). */
 const KIND: Record<DecodeSpec['wire'], number> = {
@@ -101,11 +104,31 @@ const EMIT = { exit: 'EMIT_EXIT', entry_exit: 'EMIT_ENTRY_EXIT', entry: 'EMIT_EN
 
 const u64 = (v: bigint | undefined): bigint => BigInt.asUintN(64, v ?? 0n);
 
+/** A kernel event a syscall gives (kevent_cfg_t): which one, built how, for which policies. */
+export interface KernelEventSlot {
+  /** The kernel event (a catalog event with `kernel` facts). */
+  readonly event: EventSpec;
+  /** Its source entry for this syscall: where the syscall keeps the paths. */
+  readonly source: KernelEventSource;
+  /** Policies selecting the kernel event. */
+  readonly selected: bigint;
+  /** Policies with in-kernel filters on it. */
+  readonly filtered: bigint;
+}
+
+const argIndex = (i: number | undefined): number => (i === undefined ? KT_NO_ARG : i);
+
 /**
- * Encode `spec` as the syscall_cfg_map value: `selected` is the policy bitmap (0 = not traced). Fields
- * before `returnValue` fill the argument slots in order; unused slots are ARG_NONE.
+ * Encode `spec` as the syscall_cfg_map value: `selected` is the policy bitmap of the syscall's own event
+ * (0 = not selected; the syscall is still traced for its kernel events). Fields before `returnValue` fill the
+ * argument slots in order; unused slots are ARG_NONE. `kernel` lists at most KT_KEVENTS kernel events.
  */
-export function encodeSyscallConfig(spec: EventSpec, selected: bigint, policy: PolicyConfig = {}): Buffer {
+export function encodeSyscallConfig(
+  spec: EventSpec,
+  selected: bigint,
+  policy: PolicyConfig = {},
+  kernel: readonly KernelEventSlot[] = [],
+): Buffer {
   if (spec.syscall === undefined) {
     throw new TypeError(`encoding ${spec.name}: not a syscall event`);
   }
@@ -130,6 +153,41 @@ export function encodeSyscallConfig(spec: EventSpec, selected: bigint, policy: P
     b.writeUInt16LE(slot.max, o.max + i * 2);
   }
   b.writeUInt8(policy.lateScope === true ? 1 : 0, o.late_scope);
+  if (kernel.length > KT_KEVENTS) {
+    throw new RangeError(`encoding ${spec.name}: ${kernel.length} kernel events, at most ${KT_KEVENTS}`);
+  }
+  const entry = kernel.filter((k) => k.source.atEntry === true).length;
+  if (entry !== 0 && entry !== kernel.length) {
+    throw new RangeError(`encoding ${spec.name}: kernel events built at entry and at exit cannot mix`);
+  }
+  b.writeUInt8(entry > 0 ? 1 : 0, o.kev_entry);
+  kernel.forEach((k, i) => {
+    const facts = k.event.kernel;
+    if (facts === undefined)
+      throw new TypeError(`encoding ${spec.name}: ${k.event.name} is not a kernel event`);
+    const c = kevent_cfg_t;
+    const at = o.kev + i * c.SIZE;
+    b.writeBigUInt64LE(u64(k.selected), at + c.selected);
+    b.writeBigUInt64LE(u64(k.filtered), at + c.filtered);
+    b.writeUInt32LE(k.event.id, at + c.event_id);
+    b.writeUInt8(kt_kevent[`KT_KE_${facts.kind}`], at + c.kind);
+    b.writeUInt8(argIndex(k.source.path), at + c.path_arg);
+    b.writeUInt8(argIndex(k.source.dirfd), at + c.dirfd_arg);
+    b.writeUInt8(argIndex(k.source.path2), at + c.path2_arg);
+    b.writeUInt8(argIndex(k.source.dirfd2), at + c.dirfd2_arg);
+  });
+  return b;
+}
+
+/** The `.data.traced` bitmap (struct kt_traced_t): bit nr set for each traced x86_64 syscall number. */
+export function encodeTraced(nrs: Iterable<number>): Buffer {
+  const b = Buffer.alloc(kt_traced_t.SIZE);
+  for (const nr of nrs) {
+    if (!Number.isInteger(nr) || nr < 0 || nr >= KT_MAX_SYSCALLS)
+      throw new RangeError(`encoding the traced syscalls: ${nr} is outside 0..${KT_MAX_SYSCALLS - 1}`);
+    const word = kt_traced_t.bits + Math.floor(nr / 64) * 8;
+    b.writeBigUInt64LE(b.readBigUInt64LE(word) | (1n << BigInt(nr % 64)), word);
+  }
   return b;
 }
 

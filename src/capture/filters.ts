@@ -218,7 +218,12 @@ function compareValue(c: KernelCompare, signed: boolean): bigint | 'always' | 'n
  * in the kernel exactly (the policy then passes this event in the kernel).
  */
 export function encodeEventFilter(spec: EventSpec, f: KernelEventFilter): Buffer | undefined {
-  if (spec.syscall === undefined) return undefined; // lifecycle records carry no registers
+  // Syscall records: targets are argument registers. Kernel events: fields numbered in the record's blobs,
+  // compares on integer fields and string matches on paths the kernel resolved (a joined path passes).
+  // Lifecycle records get no kernel filters.
+  const kernel = spec.kernel !== undefined;
+  if (spec.syscall === undefined && !kernel) return undefined;
+  const maxTarget = kernel ? kt_policy_limit.KT_KFILTER_FIELDS : KT_MAX_ARGS;
   const o = filter_t;
   const b = Buffer.alloc(o.SIZE);
   let flags = 0;
@@ -228,7 +233,8 @@ export function encodeEventFilter(spec: EventSpec, f: KernelEventFilter): Buffer
     const field = fields[m.arg];
     const bytes = utf8(m.value);
     if (
-      m.arg >= KT_MAX_ARGS ||
+      m.arg >= maxTarget ||
+      (kernel && field?.tags.includes('U')) ||
       field?.decode.wire !== 'str' ||
       (m.kind !== 'exact' && m.kind !== 'prefix') ||
       bytes.length > KT_FILTER_STR_MAX ||
@@ -246,11 +252,12 @@ export function encodeEventFilter(spec: EventSpec, f: KernelEventFilter): Buffer
     let slot: number;
     let type: { code: number; signed: boolean } | undefined;
     if (c.target === 'retval') {
+      if (kernel) continue; // a kernel event has no return value of its own
       slot = 2;
       type = CMP_TYPE.int64;
     } else {
       const field = fields[c.target];
-      if (argSlot > 1 || c.target >= KT_MAX_ARGS || field?.decode.wire !== 'reg') continue;
+      if (argSlot > 1 || c.target >= maxTarget || field?.decode.wire !== 'reg') continue;
       slot = argSlot;
       type = CMP_TYPE[field.type];
     }

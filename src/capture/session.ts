@@ -15,7 +15,7 @@
  */
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { maps as ABI_MAPS, kt_map_limit, kt_wire_limit, rodata } from '../abi/abi.gen.js';
+import { maps as ABI_MAPS, kt_map_limit, kt_wire_limit, sections } from '../abi/abi.gen.js';
 import { eventById, eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { KtrailError } from '../errors.js';
@@ -27,6 +27,8 @@ import {
   encodeLifecycleConfig,
   encodeSettings,
   encodeSyscallConfig,
+  encodeTraced,
+  type KernelEventSlot,
   LIFECYCLE_EVENTS,
   sumStats,
   u32Key,
@@ -34,10 +36,61 @@ import {
 import { describeMissing, type FeatureReport, missingRequired, probeFeatures } from './features.js';
 import { type EncodedPlan, encodeKernelPlan, lateScope } from './filters.js';
 
-/** Program names in ktrail.bpf.o; `bpftool prog show` lists them under these names (cut to 15 chars). */
-const PROGRAMS = ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'] as const;
+/**
+ * The syscall programs of ktrail.bpf.o, enter then exit: BTF-typed (direct loads from the registers) and
+ * raw tracepoint (probe reads) variants of the same code; `bpftool prog show` lists them cut to 15 chars.
+ */
+const SYSCALL_PROGRAMS = {
+  btf: ['tp_btf__syscalls__sys_enter', 'tp_btf__syscalls__sys_exit'],
+  raw: ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'],
+} as const;
 const RING_MAP = 'events_map';
 const SETTINGS = '.rodata.settings';
+const TRACED = '.data.traced';
+
+/** One syscall as configured: its own event's selection and the kernel events it gives. */
+interface SyscallPlan {
+  readonly spec: EventSpec;
+  readonly selected: bigint;
+  readonly kernel: KernelEventSlot[];
+}
+
+/**
+ * The syscalls to configure, by x86_64 number: every traced syscall event, and every syscall a traced kernel
+ * event is built around (with its own event unselected unless it is traced too).
+ */
+export function syscallPlan(
+  events: readonly EventSpec[],
+  selectedOf: (id: number) => bigint,
+  filteredOf: (id: number) => bigint,
+): Map<number, SyscallPlan> {
+  const out = new Map<number, SyscallPlan>();
+  const entry = (sys: EventSpec, selected: bigint): SyscallPlan => {
+    const nr = sys.syscall!.nr;
+    let p = out.get(nr);
+    if (p === undefined) {
+      p = { spec: sys, selected, kernel: [] };
+      out.set(nr, p);
+    }
+    return p;
+  };
+  for (const e of events) if (e.syscall !== undefined) entry(e, selectedOf(e.id));
+  for (const e of events) {
+    if (e.kernel === undefined) continue;
+    for (const source of e.kernel.sources) {
+      const sys = eventByName(source.syscall);
+      if (sys?.syscall === undefined)
+        throw new TypeError(`${e.name}: ${source.syscall} is not a syscall event`);
+      entry(sys, 0n).kernel.push({
+        event: e,
+        source,
+        selected: selectedOf(e.id),
+        filtered: filteredOf(e.id),
+      });
+    }
+  }
+  return out;
+}
 const DEFAULT_RING_BYTES = 8 << 20;
 const PAGE = 4096;
 
@@ -50,7 +103,10 @@ function isLifecycleEvent(id: number): boolean {
 }
 
 export interface CaptureSpec {
-  /** Events to trace: syscall events (id < 512) and the lifecycle events sched_process_fork/exec/exit. */
+  /**
+   * Events to trace: syscall events (id < 512), the lifecycle events sched_process_fork/exec/exit and kernel
+   * events (catalog events with `kernel` facts: security_file_open, ...).
+   */
   readonly events: readonly EventSpec[];
   /**
    * Also emit sched_process_fork/exec/exit records for the process tree (src/enrich) when they are not
@@ -212,7 +268,7 @@ function checkSpec(spec: CaptureSpec): number {
     throw new KtrailError('USAGE', 'starting the capture: no event selected');
   }
   for (const e of spec.events) {
-    if (isLifecycleEvent(e.id)) continue;
+    if (isLifecycleEvent(e.id) || (e.kernel !== undefined && e.id < kt_map_limit.KT_MAX_EVENT_IDS)) continue;
     if (
       e.syscall === undefined ||
       e.syscall.nr >= kt_wire_limit.KT_MAX_SYSCALLS ||
@@ -220,7 +276,7 @@ function checkSpec(spec: CaptureSpec): number {
     ) {
       throw new KtrailError(
         'USAGE',
-        `selecting ${e.name}: only syscall and process lifecycle events are captured by this build`,
+        `selecting ${e.name}: only syscall, process lifecycle and kernel events are captured by this build`,
       );
     }
   }
@@ -234,7 +290,7 @@ function checkSpec(spec: CaptureSpec): number {
 export function checkObjectAbi(obj: Pick<NativeBpfObject, 'mapInfo'>, path: string): void {
   const wanted = [
     ...Object.entries(ABI_MAPS).map(([name, m]) => ({ name, keySize: m.keySize, valueSize: m.valueSize })),
-    ...Object.entries(rodata).map(([name, s]) => ({ name, keySize: 4, valueSize: s.size })),
+    ...Object.entries(sections).map(([name, s]) => ({ name, keySize: 4, valueSize: s.size })),
   ];
   for (const w of wanted) {
     let got: { keySize: number; valueSize: number };
@@ -299,8 +355,12 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
       (l) => spec.processTree === true || spec.events.some((e) => e.id === l.id) || follow !== 0n,
     );
     for (const l of LIFECYCLE) obj.setAutoload(l.program, lifecycle.includes(l));
-    // One lifecycle scratch slot per possible CPU (indexed by CPU number; too large for a per-CPU value).
-    if (lifecycle.length > 0) obj.setMapMaxEntries('lc_scratch_map', native.numPossibleCpus());
+    // The BTF-typed syscall programs where the kernel has tp_btf, the raw tracepoint ones elsewhere.
+    const programs: readonly string[] = features.tpBtf ? SYSCALL_PROGRAMS.btf : SYSCALL_PROGRAMS.raw;
+    for (const p of [...SYSCALL_PROGRAMS.btf, ...SYSCALL_PROGRAMS.raw])
+      obj.setAutoload(p, programs.includes(p));
+    // One kernel record scratch slot per possible CPU (indexed by CPU number; too large for a per-CPU value).
+    obj.setMapMaxEntries('kscratch_map', native.numPossibleCpus());
     obj.load();
     const allPolicies = plan === undefined ? 1n : (1n << BigInt(Math.max(plan.scopes.length, 1))) - 1n;
     const selectedOf = (id: number): bigint => {
@@ -322,26 +382,31 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
       });
       obj.mapUpdate('lifecycle_cfg_map', u32Key(l.slot), value);
     }
-    for (const e of spec.events) {
-      if (isLifecycleEvent(e.id)) continue;
-      const sys = e.syscall!;
-      const cfg = encodeSyscallConfig(e, selectedOf(e.id), {
-        filtered: enc?.filtered.get(e.id) ?? 0n,
-        lateScope: enc !== undefined && scoped !== 0n && lateScope(e, enc.comm),
-        scoped,
-        follow,
-      });
-      obj.mapUpdate('syscall_cfg_map', u32Key(sys.nr), cfg);
-      for (const c of sys.compatNrs) {
-        if (c < kt_wire_limit.KT_MAX_SYSCALLS)
-          obj.mapUpdate('compat_nr_map', u32Key(c), encodeCompatNr(sys.nr));
+    const syscalls = syscallPlan(spec.events, selectedOf, (id) => enc?.filtered.get(id) ?? 0n);
+    for (const [nr, sc] of syscalls) {
+      const cfg = encodeSyscallConfig(
+        sc.spec,
+        sc.selected,
+        {
+          filtered: enc?.filtered.get(sc.spec.id) ?? 0n,
+          lateScope: enc !== undefined && scoped !== 0n && lateScope(sc.spec, enc.comm),
+          scoped,
+          follow,
+        },
+        sc.kernel,
+      );
+      obj.mapUpdate('syscall_cfg_map', u32Key(nr), cfg);
+      for (const c of sc.spec.syscall?.compatNrs ?? []) {
+        if (c < kt_wire_limit.KT_MAX_SYSCALLS) obj.mapUpdate('compat_nr_map', u32Key(c), encodeCompatNr(nr));
       }
     }
+    // The traced bitmap last: a syscall becomes live once its configuration is complete.
+    obj.mapUpdate(TRACED, u32Key(0), encodeTraced(syscalls.keys()));
     // Exit first: a sys_exit without its entry record is ignored, the reverse would leak entries.
-    obj.attach(PROGRAMS[1]);
-    obj.attach(PROGRAMS[0]);
+    obj.attach(programs[1]!);
+    obj.attach(programs[0]!);
     // Exec and exit before fork: a tree that hears of a child also hears of its end.
-    const attached: string[] = [...PROGRAMS];
+    const attached: string[] = [...programs];
     for (const l of [...lifecycle].reverse()) {
       obj.attach(l.program);
       attached.push(l.program);

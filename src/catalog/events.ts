@@ -1,9 +1,11 @@
 /**
- * Hand-written non-syscall events: the process lifecycle and the kernel-side module events, with Tracee v0.24's
+ * Hand-written non-syscall events: the process lifecycle, the kernel-side module events and (from
+ * kernel-events.ts) the kernel-resolved security events, with Tracee v0.24's
  * ids, names, field names and types (aquasecurity/tracee v0.24.1 pkg/events/core.go; C types from v0.23.2) and
  * ktrail's per-field tags (COMPAT.md 1.5). Lifecycle records carry every field as a blob in this order
  * (bpf/include/wire.h): integers as 8-byte values narrowed to the field type, time.Time fields as epoch ns.
  */
+import { KERNEL_EVENTS } from './kernel-events.js';
 import type { ArgTag, EventSpec, FieldSpec, ProbeSpec, TraceeType } from './types.js';
 
 const STR_MAX = 4096;
@@ -43,7 +45,7 @@ function tp(target: string, needs?: string): ProbeSpec {
 
 const MODULE_TP_NEEDS = 'CONFIG_MODULES';
 
-export const EVENTS: readonly EventSpec[] = [
+const LIFECYCLE_AND_MODULES: readonly EventSpec[] = [
   {
     id: 714,
     name: 'sched_process_fork',
@@ -174,3 +176,6 @@ export const EVENTS: readonly EventSpec[] = [
     related: ['delete_module', 'module_load'],
   },
 ];
+
+/** Every hand-written event: lifecycle, module and kernel events (src/catalog/kernel-events.ts). */
+export const EVENTS: readonly EventSpec[] = [...LIFECYCLE_AND_MODULES, ...KERNEL_EVENTS];

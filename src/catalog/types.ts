@@ -96,6 +96,8 @@ export interface EventSpec {
   readonly probes: readonly ProbeSpec[];
   /** Syscall facts; absent for non-syscall events. */
   readonly syscall?: SyscallFacts;
+  /** Kernel event facts (kind `security`): what the BPF side builds around which syscalls. */
+  readonly kernel?: KernelEventFacts;
   readonly errors?: readonly ErrorDoc[];
   readonly related?: readonly string[];
   /** Free-form notes for `ktrail man` (one paragraph each). */
@@ -113,6 +115,40 @@ export interface SyscallFacts {
    * never returns: exit, exit_group).
    */
   readonly emit: 'exit' | 'entry_exit' | 'entry';
+}
+
+/** The kernel event kinds of the BPF object (`enum kt_kevent` in bpf/include/wire.h, without KT_KE_). */
+export type KernelEventKind =
+  | 'FILE_OPEN'
+  | 'INODE_UNLINK'
+  | 'INODE_RENAME'
+  | 'SOCK_CONNECT'
+  | 'SOCK_BIND'
+  | 'SOCK_ACCEPT'
+  | 'SOCK_LISTEN'
+  | 'SB_MOUNT'
+  | 'SB_UMOUNT'
+  | 'FILE_MPROTECT'
+  | 'MEM_PROT_ALERT'
+  | 'MAGIC_WRITE';
+
+/**
+ * One syscall a kernel event is built around, and where that syscall keeps the caller's paths: argument
+ * indexes of the path and of the dirfd it is relative to (absent: the cwd), and of a second path (rename).
+ */
+export interface KernelEventSource {
+  readonly syscall: string;
+  readonly path?: number;
+  readonly dirfd?: number;
+  readonly path2?: number;
+  readonly dirfd2?: number;
+  /** Built at the syscall's entry (the state before it: mprotect's mapping), not at its exit. */
+  readonly atEntry?: boolean;
+}
+
+export interface KernelEventFacts {
+  readonly kind: KernelEventKind;
+  readonly sources: readonly KernelEventSource[];
 }
 
 /** A flag table (bits joined with `|`) or an enum table (one value). Values are constants, not lookups. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { arg_kind, blob_hdr_t, event_hdr_t as HDR, kt_hdr_flag } from '../abi/abi.gen.js';
 import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
-import { Decoder, decodeSockaddr, decodeStringList, narrowRegister } from './decode.js';
+import { cleanPath, Decoder, decodeSockaddr, decodeStringList, narrowRegister } from './decode.js';
 
 // The catalog's own definition: these tests encode and decode what the tracer really uses.
 const deleteModule: EventSpec = eventByName('delete_module')!;
@@ -255,4 +255,12 @@ test('decodeStringList splits on NUL and keeps a cut last string', () => {
   assert.deepEqual(decodeStringList(enc.encode('a\0\0b\0')), ['a', '', 'b']);
   assert.deepEqual(decodeStringList(enc.encode('abc')), ['abc']);
   assert.deepEqual(decodeStringList(new Uint8Array(0)), []);
+});
+
+test('cleanPath removes ., .. and doubled slashes lexically, never above the root', () => {
+  assert.equal(cleanPath('/etc/cron.d/../sudoers'), '/etc/sudoers');
+  assert.equal(cleanPath('/work//./a/b/../../c'), '/work/c');
+  assert.equal(cleanPath('/../../etc/shadow'), '/etc/shadow');
+  assert.equal(cleanPath('/'), '/');
+  assert.equal(cleanPath('/tmp/x/'), '/tmp/x');
 });

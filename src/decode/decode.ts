@@ -17,7 +17,7 @@ import type { ArgProblem, ArgValue, EventArg, SockAddrValue, TraceEvent } from '
 
 const HDR = event_hdr_t;
 const { KT_COMM_LEN, KT_UTS_LEN, KT_MAX_ARGS } = kt_wire_limit;
-const { KT_F_AT_ENTRY, KT_F_COMPAT, KT_F_INTERNAL } = kt_hdr_flag;
+const { KT_F_AT_ENTRY, KT_F_COMPAT, KT_F_INTERNAL, KT_F_NO_ENTRY } = kt_hdr_flag;
 
 export type DecodeErrorKind = 'short_record' | 'bad_size' | 'unknown_event' | 'bad_blob';
 
@@ -139,6 +139,21 @@ function decodeStringArray(b: Uint8Array): string[] {
     off += len;
   }
   return out;
+}
+
+/**
+ * A joined path (ARG_PATH_JOIN: a directory the kernel resolved, '/', the caller's path) cleaned up
+ * lexically: empty and '.' components dropped, '..' removes the one before it (never above the root).
+ * Symlinks in the caller's part are not followed: the kernel did not say where they led.
+ */
+export function cleanPath(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return `/${out.join('/')}`;
 }
 
 /** NUL-separated strings (ARG_STR_LIST); a missing final NUL (a cut list) still ends the last string. */
@@ -342,6 +357,7 @@ export class Decoder {
     }
     const flags = dv.getUint32(base + HDR.flags, true);
     const atEntry = (flags & KT_F_AT_ENTRY) !== 0;
+    const noEntry = (flags & KT_F_NO_ENTRY) !== 0;
     const args = this.#decodeArgs(spec, dv, buf, base, size);
     if (!args) {
       this.errors.bad_blob++;
@@ -376,7 +392,8 @@ export class Decoder {
       atEntry,
       args,
       seq: dv.getBigUint64(base + HDR.seq, true),
-      durationNs: atEntry || !spec.syscall ? undefined : dv.getBigUint64(base + HDR.duration_ns, true),
+      durationNs:
+        atEntry || noEntry || !spec.syscall ? undefined : dv.getBigUint64(base + HDR.duration_ns, true),
       matched:
         matchedLo < 256 && dv.getUint32(base + HDR.matched + 4, true) === 0
           ? SMALL_BIGINTS[matchedLo]!
@@ -385,6 +402,7 @@ export class Decoder {
       parentStartTime: t.parentStartTime,
     };
     if ((flags & KT_F_INTERNAL) !== 0) ev.internal = true;
+    if (noEntry) ev.entrySeen = false;
     return ev;
   }
 
@@ -554,9 +572,11 @@ export class Decoder {
           ? this.#decodeRegBlob(field, dv, start, len)
           : kind === arg_kind.ARG_STR_LIST
             ? decodeStringList(buf.subarray(start, start + len))
-            : field.decode.wire === 'str'
-              ? this.#text(buf, start, start + len)
-              : this.#decodeBlob(field, buf, start, len);
+            : kind === arg_kind.ARG_PATH_JOIN
+              ? cleanPath(utf8.decode(buf.subarray(start, start + len)))
+              : field.decode.wire === 'str'
+                ? this.#text(buf, start, start + len)
+                : this.#decodeBlob(field, buf, start, len);
       args.push(
         problem
           ? { name: field.name, type: field.type, value, problem }

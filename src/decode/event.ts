@@ -74,6 +74,12 @@ export interface TraceEvent {
    * (KT_F_INTERNAL). Consumers feed it to the enricher and never print it.
    */
   readonly internal?: boolean;
+  /**
+   * False when the syscall's entry was never seen (denied by seccomp before the sys_enter tracepoint,
+   * skipped by a tracer, or in flight when ktrail started): arguments come from the registers at exit and
+   * there is no duration. Absent otherwise.
+   */
+  readonly entrySeen?: false;
 }
 
 /**

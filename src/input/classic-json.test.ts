@@ -50,8 +50,9 @@ describe('ClassicReader', () => {
   it("reads Tracee's events: C types, unknown events kept with a minimal spec, policy names", () => {
     const reader = new ClassicReader();
     const ev = reader.parseLine(fixture('tracee-v024.jsonl')[0]!);
+    // An event ktrail knows takes the catalog's spec (Tracee's line carried an older id, 730).
     assert.equal(ev.spec.name, 'security_file_open');
-    assert.equal(ev.spec.id, 730);
+    assert.equal(ev.spec.id, 732);
     assert.deepEqual(
       ev.args.map((a) => [a.name, a.type, a.value]),
       [
@@ -67,7 +68,17 @@ describe('ClassicReader', () => {
     assert.equal(ev.hostProcessId, 9817);
     assert.equal(ev.matched, 1n);
     assert.deepEqual(reader.policyNames, ['containers']);
-    assert.deepEqual([...reader.unknownEvents], [['security_file_open', 1]]);
+    assert.deepEqual([...reader.unknownEvents], []);
+    // An event the catalog lacks keeps the line's id with a minimal spec.
+    const other = reader.parseLine(
+      fixture('tracee-v024.jsonl')[0]!.replace(
+        '"eventName":"security_file_open"',
+        '"eventName":"some_future_event"',
+      ),
+    );
+    assert.equal(other.spec.name, 'some_future_event');
+    assert.equal(other.spec.id, 730);
+    assert.deepEqual([...reader.unknownEvents], [['some_future_event', 1]]);
   });
   it('names what is wrong with a line that is JSON but not an event', () => {
     const reader = new ClassicReader();

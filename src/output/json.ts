@@ -1,6 +1,6 @@
 /**
  * The classic Tracee JSON event (COMPAT.md 2): one object per line, keys in Tracee's fixed order, then ktrail's
- * additive keys (`seq`, `durationNs`, `errno`). Written by hand rather than with JSON.stringify so that the key
+ * additive keys (`seq`, `durationNs`, `entrySeen` (only `false`: the syscall's entry was never seen), `errno`). Written by hand rather than with JSON.stringify so that the key
  * order is fixed and 64-bit values (epoch ns, cgroup ids) stay exact.
  *
  * The live path writes bytes, not strings: JsonWriter appends lines to one reusable buffer per batch. Most of a
@@ -78,6 +78,7 @@ const OPEN = encoder.encode('{"timestamp":');
 const SEQ = encoder.encode('],"seq":');
 const DURATION = encoder.encode(',"durationNs":');
 const ERRNO = encoder.encode(',"errno":');
+const NO_ENTRY = encoder.encode(',"entrySeen":false');
 const ANCESTORS = encoder.encode(',"ancestors":');
 const METADATA = encoder.encode('],"metadata":');
 const SEQ_AFTER_METADATA = encoder.encode(',"seq":');
@@ -234,6 +235,7 @@ export class JsonWriter {
       this.#copy(DURATION);
       this.#big(ev.durationNs);
     }
+    if (ev.entrySeen === false) this.#copy(NO_ENTRY);
     if (this.#opts.parseArguments && spec.syscall && !ev.atEntry) {
       const errno = retvalErrno(ev.returnValue, spec.name);
       if (errno !== undefined) {

@@ -17,6 +17,7 @@
 #include "wire.h"
 #include "maps.h"
 #include "common/task.h"
+#include "common/record.h"
 
 static const __u32 kt_zero = 0;
 
@@ -194,7 +195,7 @@ static long kt_scope_step(__u64 i, void *arg)
  * (`scoped` and `follow` as in syscall_cfg_t). Every follow policy's own scope is evaluated too, so a process
  * matching one is marked for its descendants whatever event it is in (userspace marks from every record).
  */
-static __always_inline __u64 kt_scopes(__u64 want, __u64 scoped, __u64 follow)
+__noinline __u64 kt_scopes(__u64 want, __u64 scoped, __u64 follow)
 {
 	struct kt_scope_loop c = {};
 	__u64 fw = follow;
@@ -383,10 +384,15 @@ static long kt_filter_str_step(__u64 i, void *arg)
 	return c->todo ? 0 : 1;
 }
 
-/* The policies of `matched` whose numeric compares on this event (syscall `nr`, registers of `e`) hold. */
-static __always_inline __u64 kt_filters_num(const struct syscall_cfg_t *cfg, const struct entry_t *e, __s64 retval,
-					    int at_entry, __u64 matched)
+/*
+ * The policies of `matched` whose numeric compares on this event (syscall `nr`, registers of `e`) hold. The
+ * filter passes are global functions: their loop state stays off the calling program's stack.
+ */
+__noinline __u64 kt_filters_num(const struct syscall_cfg_t *cfg, const struct entry_t *e, __s64 retval,
+				int at_entry, __u64 matched)
 {
+	if (!cfg || !e)
+		return matched;
 	struct kt_filter_loop c = {};
 	c.todo = matched & cfg->filtered;
 	c.matched = matched;
@@ -400,9 +406,10 @@ static __always_inline __u64 kt_filters_num(const struct syscall_cfg_t *cfg, con
 }
 
 /* The policies of `matched` whose string match holds on the payload built in the scratch area. */
-static __always_inline __u64 kt_filters_str(__u32 nr, const struct syscall_cfg_t *cfg, __u32 payload_len,
-					    __u64 matched)
+__noinline __u64 kt_filters_str(__u32 nr, const struct syscall_cfg_t *cfg, __u32 payload_len, __u64 matched)
 {
+	if (!cfg)
+		return matched;
 	struct kt_filter_loop c = {};
 	c.todo = matched & cfg->filtered;
 	c.matched = matched;
@@ -410,6 +417,95 @@ static __always_inline __u64 kt_filters_str(__u32 nr, const struct syscall_cfg_t
 	c.payload_len = payload_len;
 	if (c.todo)
 		bpf_loop(KT_MAX_POLICIES, kt_filter_str_step, &c, 0);
+	return c.matched;
+}
+
+/*
+ * 1 when the filters of (kernel event `event_id`, policy) hold for the kernel record built in `s` (`len`
+ * payload bytes): the string match on the ARG_STR blob number `str_arg` (a joined path is cleaned up in
+ * userspace, so it passes here) and the compares on ARG_REG blobs numbered by `target`. A global function.
+ */
+__noinline int kt_kfilter(struct kscratch_t *s, __u32 event_id, __u32 policy, __u32 len)
+{
+	if (!s)
+		return 1;
+	struct filter_key_t k = { .event_id = event_id, .policy = policy };
+	struct filter_t *f = bpf_map_lookup_elem(&filter_map, &k);
+	if (!f)
+		return 1;
+	/* Blob offsets by field number, as far as any filter looks. */
+	__u32 at[KT_KFILTER_FIELDS] = {};
+	__u32 off = 0;
+	for (int j = 0; j < KT_KFILTER_FIELDS; j++) {
+		if (off > KT_KS_PAYLOAD_MAX || off + sizeof(struct blob_hdr_t) > len)
+			break;
+		at[j] = off + 1; /* 0 = absent */
+		struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
+		off += sizeof(*bh) + bh->len;
+	}
+	if (f->flags & KT_FL_STR) {
+		__u32 a = at[f->str_arg & (KT_KFILTER_FIELDS - 1)];
+		if (f->str_arg < KT_KFILTER_FIELDS && a > 0 && a - 1 <= KT_KS_PAYLOAD_MAX) {
+			struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + a - 1);
+			__u8 *d = s->payload + a - 1 + sizeof(*bh);
+			__u32 blen = bh->len;
+			__u32 n = f->str_len;
+			if (bh->status == BLOB_OK && bh->kind == ARG_STR && n <= KT_FILTER_STR_MAX &&
+			    !(blen >= 3 && kt_has_bom(d))) {
+				if (f->str_kind == KT_STR_EXACT ? blen != n : blen < n)
+					return 0;
+				for (int i = 0; i < KT_FILTER_STR_MAX; i++) {
+					if (i >= n)
+						break;
+					if (d[i] != f->str[i])
+						return 0;
+				}
+			}
+		}
+	}
+	for (int i = 0; i < KT_FILTER_CMPS; i++) {
+		if (!(f->flags & KT_FL_CMP(i)))
+			continue;
+		const struct filter_cmp_t *c = &f->cmp[i];
+		__u8 t = c->target;
+		if (t >= KT_KFILTER_FIELDS)
+			continue;
+		__u32 a = at[t & (KT_KFILTER_FIELDS - 1)];
+		if (a == 0 || a - 1 > KT_KS_PAYLOAD_MAX)
+			continue;
+		struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + a - 1);
+		if (bh->kind != ARG_REG || bh->len != 8)
+			continue;
+		__u64 v;
+		__builtin_memcpy(&v, s->payload + a - 1 + sizeof(*bh), 8);
+		if (!kt_cmp(v, c))
+			return 0;
+	}
+	return 1;
+}
+
+static long kt_kfilter_step(__u64 i, void *arg)
+{
+	struct kt_filter_loop *c = arg;
+	__u64 b = 1ULL << (i & 63);
+	if (c->todo & b) {
+		c->todo &= ~b;
+		if (!kt_kfilter(kt_kscratch(), c->event_id, i, c->payload_len))
+			c->matched &= ~b;
+	}
+	return c->todo ? 0 : 1;
+}
+
+/* The policies of `matched` whose filters on kernel event `event_id` hold for the record in kscratch. */
+__noinline __u64 kt_kfilters(__u32 event_id, __u64 filtered, __u64 matched, __u32 payload_len)
+{
+	struct kt_filter_loop c = {};
+	c.todo = matched & filtered;
+	c.matched = matched;
+	c.event_id = event_id;
+	c.payload_len = payload_len;
+	if (c.todo)
+		bpf_loop(KT_MAX_POLICIES, kt_kfilter_step, &c, 0);
 	return c.matched;
 }
 
