@@ -80,6 +80,11 @@ export interface TraceEvent {
    * there is no duration. Absent otherwise.
    */
   readonly entrySeen?: false;
+  /**
+   * True when the process runs in a mount namespace and a pid namespace that are both not the host's (set by
+   * the enricher, which knows the host's); rules count it as container origin. Absent when unknown.
+   */
+  isolated?: boolean;
 }
 
 /**

@@ -7,6 +7,8 @@
  *
  * Concurrency: main thread only. Lifetime: create once per capture, close() when the capture closes.
  */
+import { readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EventArg, TraceEvent } from '../decode/event.js';
 import { type ContainerInfo, ContainerResolver } from './container.js';
 import { type Ancestor, type ProcessInfo, ProcessTree } from './process-tree.js';
@@ -35,7 +37,10 @@ export interface Enricher {
   readonly containers: ContainerResolver | undefined;
   /** Feed every decoded record, internal ones included, in arrival order. */
   observe(ev: TraceEvent): void;
-  /** Fill executablePath, confirm parentProcessId, set containerId ('' on the host). */
+  /**
+   * Fill executablePath, confirm parentProcessId, set containerId ('' on the host) and `isolated` (mount and
+   * pid namespaces both not the host's).
+   */
   enrich(ev: TraceEvent): void;
   /** The container of a record, or undefined on the host. */
   container(ev: TraceEvent): ContainerInfo | undefined;
@@ -48,6 +53,27 @@ function fillPrevComm(ev: TraceEvent, tree: ProcessTree): void {
   if (arg === undefined || arg.value !== '') return;
   const before = tree.get(ev.hostProcessId)?.comm;
   if (before) (ev.args as EventArg[])[i] = { ...arg, value: before };
+}
+
+/**
+ * The host's mount and pid namespace inode numbers: those of pid 1, or ktrail's own when pid 1's cannot be
+ * read (some machines refuse even root), or undefined when neither can.
+ */
+export function hostNamespaces(procRoot: string): { mnt: number; pid: number } | undefined {
+  const inode = (pid: string, kind: string): number | undefined => {
+    try {
+      const m = /^\w+:\[(\d+)\]$/.exec(readlinkSync(join(procRoot, pid, 'ns', kind)));
+      return m === null ? undefined : Number(m[1]);
+    } catch {
+      return undefined;
+    }
+  };
+  for (const pid of ['1', 'self']) {
+    const mnt = inode(pid, 'mnt');
+    const ns = inode(pid, 'pid');
+    if (mnt !== undefined && ns !== undefined) return { mnt, pid: ns };
+  }
+  return undefined;
 }
 
 /** Seeds the tree (unless `seed: false`) and returns the enricher. */
@@ -65,6 +91,7 @@ export function createEnricher(opts: EnricherOptions = {}): Enricher {
       ? new ContainerResolver({ procRoot: opts.procRoot, cgroupRoot: opts.cgroupRoot, now: opts.now })
       : undefined;
   containers?.rescan();
+  const hostNs = hostNamespaces(opts.procRoot ?? '/proc');
 
   return {
     tree,
@@ -82,6 +109,8 @@ export function createEnricher(opts: EnricherOptions = {}): Enricher {
       tree.enrich(ev);
       if (containers !== undefined)
         ev.containerId = containers.resolve(ev.cgroupId, ev.hostProcessId)?.id ?? '';
+      if (hostNs !== undefined)
+        ev.isolated = ev.mountNamespace !== hostNs.mnt && ev.pidNamespace !== hostNs.pid;
     },
     container(ev) {
       return containers?.resolve(ev.cgroupId, ev.hostProcessId);

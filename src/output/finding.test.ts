@@ -17,7 +17,7 @@ const HEAD =
   '{"timestamp":1764412200123456789,"threadStartTime":1764412200120004511,"processorId":1,"processId":100,' +
   '"cgroupId":8412,"threadId":100,"parentProcessId":1,"hostProcessId":100,"hostThreadId":100,' +
   '"hostParentProcessId":1,"userId":0,"mountNamespace":4026531841,"pidNamespace":4026531836,"processName":"evil",' +
-  '"executable":{"path":""},"hostName":"node-1","containerId":"","container":{},"kubernetes":{},"eventId":"6007",' +
+  '"executable":{"path":""},"hostName":"node-1","containerId":"","container":{},"kubernetes":{},"eventId":"6008",' +
   '"eventName":"anti_debugging","matchedPolicies":[""],"argsNum":2,"returnValue":0,"syscall":"ptrace",' +
   '"stackAddresses":null,"contextFlags":{"containerStarted":false,"isCompat":false},"threadEntityId":161793354,' +
   '"processEntityId":161793354,"parentEntityId":0,';

@@ -23,8 +23,9 @@ import { kt_map_limit } from '../abi/abi.gen.js';
 import { eventById as catalogEventById } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { type DecodeErrors, Decoder } from '../decode/decode.js';
-import type { TraceEvent } from '../decode/event.js';
+import { argValue, type TraceEvent } from '../decode/event.js';
 import { createEnricher, type Enricher } from '../enrich/index.js';
+import { InodeWatch } from '../enrich/inode-watch.js';
 import type { MatchedFinding, Printer } from '../output/printer.js';
 import type { CompiledPolicies } from '../policy/compile.js';
 import { type MatchContext, matchEvent, matchScopes, ownScopes } from '../policy/match.js';
@@ -52,6 +53,11 @@ export interface PipelineOptions {
   readonly enricher?: Enricher;
   /** Event lookup by id (default: the catalog). */
   readonly eventById?: (id: number) => EventSpec | undefined;
+  /**
+   * Watch the files rules name by (dev, inode) (src/enrich/inode-watch.ts), so hard links and bind mounts of
+   * them match too (default true; false for events that are not from this host).
+   */
+  readonly inodeWatch?: boolean;
   /** A rule threw on an event (default: the message on stderr). */
   readonly onRuleError?: (rule: RuleDefinition, ev: TraceEvent, error: unknown) => void;
 }
@@ -82,6 +88,8 @@ export class Pipeline {
   readonly #enricher: Enricher;
   readonly #ownsEnricher: boolean;
   readonly #followMask: bigint;
+  /** Files rules watch by identity; read again when a rename or unlink touches one. */
+  readonly #watch: InodeWatch | undefined;
   /** Host pid → follow policies whose scope the process matched by itself. */
   readonly #followMarks = new Map<number, bigint>();
   readonly #ctx: MatchContext;
@@ -110,7 +118,15 @@ export class Pipeline {
         );
       });
     const enabled = opts.enabled ?? new Set();
-    this.#engine = new Engine(opts.rules ?? [], { enabled: (r) => enabled.has(r as AnyRule), onRuleError });
+    const rules = opts.rules ?? [];
+    const watched = rules.filter((r) => enabled.has(r)).flatMap((r) => r.watchFiles ?? []);
+    const watch = opts.inodeWatch !== false && watched.length > 0 ? new InodeWatch(watched) : undefined;
+    this.#watch = watch;
+    this.#engine = new Engine(rules, {
+      enabled: (r) => enabled.has(r as AnyRule),
+      onRuleError,
+      ...(watch === undefined ? {} : { host: { watchedInode: (dev, inode) => watch.lookup(dev, inode) } }),
+    });
     this.#ruleEvents = new Set(this.#engine.requiredEvents());
     this.#decoder = new Decoder({
       eventById: opts.eventById ?? catalogEventById,
@@ -172,6 +188,7 @@ export class Pipeline {
           if (id < this.#filteredByEvent.length) this.#filteredByEvent[id]!++;
         }
       }
+      if (this.#watch !== undefined) this.#touched(ev);
       if (detect && scopes !== 0n) {
         for (const f of this.#engine.dispatch(ev)) {
           found.push({ finding: f, matched: scopes });
@@ -183,6 +200,20 @@ export class Pipeline {
     this.#findings += found.length;
     if (shown.length === 0 && found.length === 0) return;
     for (const p of this.#printers) p.batch(shown, found);
+  }
+
+  /** A rename or unlink may have replaced a watched file: its identity is read again. */
+  #touched(ev: TraceEvent): void {
+    const name = ev.spec.name;
+    const field =
+      name === 'security_inode_rename'
+        ? 'new_path'
+        : name === 'security_inode_unlink'
+          ? 'pathname'
+          : undefined;
+    if (field === undefined) return;
+    const path = argValue(ev, field);
+    if (typeof path === 'string') this.#watch?.touched(path);
   }
 
   #mark(pid: number, bits: bigint): void {

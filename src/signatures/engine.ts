@@ -5,7 +5,15 @@
  */
 import type { TraceEvent } from '../decode/event.js';
 import { KtrailError } from '../errors.js';
-import type { AnyRule, ConfigValue, Finding, FindingArg, RuleContext, RuleDefinition } from './types.js';
+import type {
+  AnyRule,
+  ConfigValue,
+  Finding,
+  FindingArg,
+  HostFacts,
+  RuleContext,
+  RuleDefinition,
+} from './types.js';
 
 /** Finding event ids start here (Tracee's signature range, 6000-7999). */
 const FINDING_ID_BASE = 6000;
@@ -17,6 +25,8 @@ export interface EngineOptions {
   readonly onRuleError?: (rule: RuleDefinition, ev: TraceEvent, error: unknown) => void;
   /** Which rules run (default: all available ones). Disabled rules keep their finding id. */
   readonly enabled?: (rule: RuleDefinition) => boolean;
+  /** Facts of the live host the rules may use (RuleContext.host); absent when analyzing a file. */
+  readonly host?: HostFacts;
 }
 
 interface Slot {
@@ -61,6 +71,7 @@ export class Engine {
       const eventId = ids.get(rule.id)!;
       const config = { ...rule.config, ...opts.config?.[rule.id] };
       const ctx: RuleContext<unknown> = {
+        host: opts.host,
         config,
         state: rule.newState?.(),
         finding: (event: TraceEvent, data: readonly FindingArg[] = []): Finding => ({

@@ -1,11 +1,10 @@
 /**
  * Event accessors shared by the rules: "a file was opened", "a program was executed", "a file was renamed",
- * built from the syscall events ktrail captures (and from Tracee's LSM events when a Tracee JSON file is
- * analyzed). Pure functions; undefined means "not this kind of event" or "value not known".
+ * "a socket connected", read from the kernel events (Tracee's LSM events: ktrail's own records, or a Tracee
+ * JSON file being analyzed). Pure functions; undefined means "not this kind of event" or "value not known".
  *
- * Paths are as the caller passed them: a relative path cannot be resolved yet (the cwd and dirfd targets are not
- * tracked), so path rules treat a relative path as unknown and do not match it, except for rules keyed on the
- * base name only.
+ * Paths are the kernel's: an open's path is the file the new fd points at, a rename's paths are joined to the
+ * kernel's path of their dirfd or cwd, an exec's path is the file the kernel ran.
  */
 import { parseValue, valueTables } from '../catalog/values/index.js';
 import { argValue, type SockAddrValue, type TraceEvent } from '../decode/event.js';
@@ -13,8 +12,6 @@ import { argValue, type SockAddrValue, type TraceEvent } from '../decode/event.j
 const O_ACCMODE = 0o3;
 const O_WRONLY = 0o1;
 const O_RDWR = 0o2;
-/** creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC). */
-const CREAT_FLAGS = 0o1101;
 
 export { argValue };
 
@@ -69,25 +66,27 @@ export function isAbsolute(path: string): boolean {
   return path.startsWith('/');
 }
 
-/** A successful file open: the path as given and the open flags. */
+/** A file opened, as the kernel resolved it: its path, the file's flags, and its inode. */
 export interface FileOpen {
   readonly pathname: string;
   readonly flags: number;
+  /** dev (kernel encoding) and inode; undefined when the event does not carry them. */
+  readonly dev: number | undefined;
+  readonly inode: number | undefined;
 }
 
-/** The syscalls (and Tracee's LSM event) that say "a file was opened". openat2 keeps its flags in a struct
- * ktrail does not read, so it cannot tell read from write and is left out. */
-export const OPEN_EVENTS = ['openat', 'open', 'creat', 'security_file_open'] as const;
+/**
+ * The events that say "a file was opened": Tracee's security_file_open, which ktrail builds from the fd an open
+ * returned (the file really opened, whatever path, symlink or dirfd led there).
+ */
+export const OPEN_EVENTS = ['security_file_open'] as const;
 
 export function fileOpen(ev: TraceEvent): FileOpen | undefined {
-  const name = ev.spec.name;
-  if (name !== 'security_file_open' && !succeeded(ev)) return undefined;
+  if (ev.spec.name !== 'security_file_open') return undefined;
   const pathname = argString(ev, 'pathname');
-  if (pathname === undefined || pathname === '') return undefined;
-  if (name === 'creat') return { pathname, flags: CREAT_FLAGS };
-  if (name !== 'openat' && name !== 'open' && name !== 'security_file_open') return undefined;
   const flags = argInt(ev, 'flags', 'open_flags');
-  return flags === undefined ? undefined : { pathname, flags };
+  if (pathname === undefined || pathname === '' || flags === undefined) return undefined;
+  return { pathname, flags, dev: argInt(ev, 'dev'), inode: argInt(ev, 'inode') };
 }
 
 /** Opened for writing (O_WRONLY or O_RDWR), as Tracee's IsFileWrite. */
@@ -102,8 +101,8 @@ export function isRead(flags: number): boolean {
   return m === 0 || m === O_RDWR;
 }
 
-/** The rename syscalls (and Tracee's LSM event). */
-export const RENAME_EVENTS = ['rename', 'renameat', 'renameat2', 'security_inode_rename'] as const;
+/** The events that say "a file was renamed" (security_inode_rename: paths joined to their dirfd or cwd). */
+export const RENAME_EVENTS = ['security_inode_rename'] as const;
 
 export interface Rename {
   readonly oldpath: string;
@@ -111,44 +110,37 @@ export interface Rename {
 }
 
 export function fileRename(ev: TraceEvent): Rename | undefined {
-  if (ev.spec.name === 'security_inode_rename') {
-    const oldpath = argString(ev, 'old_path');
-    const newpath = argString(ev, 'new_path');
-    return oldpath === undefined || newpath === undefined ? undefined : { oldpath, newpath };
-  }
-  if (!succeeded(ev)) return undefined;
-  const oldpath = argString(ev, 'oldpath');
-  const newpath = argString(ev, 'newpath');
+  if (ev.spec.name !== 'security_inode_rename') return undefined;
+  const oldpath = argString(ev, 'old_path');
+  const newpath = argString(ev, 'new_path');
   return oldpath === undefined || newpath === undefined ? undefined : { oldpath, newpath };
 }
 
-/** The events that say "a program was executed". */
-export const EXEC_EVENTS = ['execve', 'execveat', 'sched_process_exec'] as const;
+/** The events that say "a program was executed" (sched_process_exec: the file the kernel ran). */
+export const EXEC_EVENTS = ['sched_process_exec'] as const;
 
 export interface Exec {
   readonly pathname: string;
   readonly argv: readonly string[];
-  /** The environment when the event carries it (sched_process_exec with exec-env, execve's envp). */
-  readonly env: readonly string[] | undefined;
-  /** execveat's dirfd and flags (for fexecve: an empty path with AT_EMPTY_PATH). */
-  readonly dirfd: number | undefined;
-  readonly flags: number;
 }
 
 export function programExec(ev: TraceEvent): Exec | undefined {
+  if (ev.spec.name !== 'sched_process_exec') return undefined;
+  const pathname = argString(ev, 'pathname');
+  if (pathname === undefined) return undefined;
+  return { pathname, argv: argStrings(ev, 'argv') ?? [] };
+}
+
+/**
+ * The environment an execve or execveat passed (its envp, user memory read at entry), or sched_process_exec's
+ * env when it carries one. Undefined for other events or when empty.
+ */
+export function execEnv(ev: TraceEvent): readonly string[] | undefined {
   const name = ev.spec.name;
   if (name !== 'execve' && name !== 'execveat' && name !== 'sched_process_exec') return undefined;
   if (name !== 'sched_process_exec' && Number(ev.returnValue) !== 0) return undefined;
-  const pathname = argString(ev, 'pathname');
-  if (pathname === undefined) return undefined;
   const env = argStrings(ev, name === 'sched_process_exec' ? 'env' : 'envp');
-  return {
-    pathname,
-    argv: argStrings(ev, 'argv') ?? [],
-    env: env !== undefined && env.length > 0 ? env : undefined,
-    dirfd: name === 'execveat' ? argInt(ev, 'dirfd') : undefined,
-    flags: name === 'execveat' ? (argInt(ev, 'flags', 'at_flags') ?? 0) : 0,
-  };
+  return env !== undefined && env.length > 0 ? env : undefined;
 }
 
 /** The network end of a connect: IPv4/IPv6 address and port, or a unix socket path. */
@@ -169,28 +161,21 @@ function peerOf(addr: SockAddrValue): Peer {
   };
 }
 
-/** The peer of a connect (syscall `addr`, Tracee's `remote_addr`) and the socket fd. */
+/** The peer of a security_socket_connect (Tracee's `remote_addr`) and the socket fd. */
 export function socketConnect(ev: TraceEvent): { fd: number; peer: Peer } | undefined {
-  const name = ev.spec.name;
-  if (name === 'connect') {
-    // A non-blocking connect returns EINPROGRESS (-115) and completes later.
-    const r = Number(ev.returnValue);
-    if (r !== 0 && r !== -115) return undefined;
-    const addr = argSockAddr(ev, 'addr');
-    const fd = argInt(ev, 'sockfd');
-    return addr === undefined || fd === undefined ? undefined : { fd, peer: peerOf(addr) };
-  }
-  if (name === 'security_socket_connect') {
-    const addr = argSockAddr(ev, 'remote_addr');
-    const fd = argInt(ev, 'sockfd');
-    return addr === undefined || fd === undefined ? undefined : { fd, peer: peerOf(addr) };
-  }
-  return undefined;
+  if (ev.spec.name !== 'security_socket_connect') return undefined;
+  const addr = argSockAddr(ev, 'remote_addr');
+  const fd = argInt(ev, 'sockfd');
+  return addr === undefined || fd === undefined ? undefined : { fd, peer: peerOf(addr) };
 }
 
-/** True when the event comes from inside a container (enrichment filled `containerId`). */
+/**
+ * True when the event comes from a container: enrichment found a container cgroup (`containerId`), or the
+ * process lives in both a mount and a pid namespace that are not the host's (`isolated`): a container by any
+ * other name (unshare, a runtime ktrail does not know, a cgroup moved).
+ */
 export function inContainer(ev: TraceEvent): boolean {
-  return ev.containerId !== '';
+  return ev.containerId !== '' || ev.isolated === true;
 }
 
 /**

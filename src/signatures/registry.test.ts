@@ -40,22 +40,23 @@ describe('registry', () => {
   it('has unique ids and starts with the KTR rules', () => {
     const ids = builtinRules().map((r) => r.id);
     assert.equal(new Set(ids).size, ids.length);
-    assert.deepEqual(ids.slice(0, 7), [
+    assert.deepEqual(ids.slice(0, 8), [
       'KTR-001',
       'KTR-002',
       'KTR-003',
       'KTR-004',
       'KTR-005',
       'KTR-006',
+      'KTR-007',
       'TRC-101',
     ]);
   });
   it('lists signatures with availability and reasons', () => {
-    const rows = listSignatures((e) => e !== 'module_load' && !e.startsWith('security_'));
+    const rows = listSignatures((e) => e !== 'module_load');
     const trc1017 = rows.find((r) => r.id === 'TRC-1017');
     assert.deepEqual(trc1017, {
       id: 'TRC-1017',
-      eventId: 6022,
+      eventId: 6023,
       eventName: 'kernel_module_loading',
       title: 'Kernel module loading detected',
       severity: 2,
@@ -71,7 +72,7 @@ describe('registry', () => {
     });
     assert.deepEqual(
       rows.filter((r) => !r.available).map((r) => r.id),
-      ['TRC-104', 'TRC-1013', 'TRC-1015', 'TRC-1017', 'TRC-1020', 'TRC-1022', 'TRC-1030'],
+      ['TRC-1013', 'TRC-1017', 'TRC-1020', 'TRC-1030'],
     );
   });
   it('rejects an extra rule that reuses a built-in id', () => {

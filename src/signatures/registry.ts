@@ -10,6 +10,7 @@ import { describeFsError, type FileRole, inputFileError, MIB, readTextFile } fro
 import { checkUniqueIds, findingIds, unavailable } from './engine.js';
 import { FILE_RULES } from './rules/files.js';
 import { KERNEL_MODULE_RULES } from './rules/kernel-modules.js';
+import { MEMORY_RULES } from './rules/memory.js';
 import { PROCESS_RULES } from './rules/process.js';
 import { UNAVAILABLE_RULES } from './rules/unavailable.js';
 import type { AnyRule, Mitre, RuleDefinition, Severity } from './types.js';
@@ -28,7 +29,13 @@ function sortRules<T extends RuleDefinition>(rules: readonly T[]): T[] {
 }
 
 const BUILTIN: readonly AnyRule[] = Object.freeze(
-  sortRules<AnyRule>([...KERNEL_MODULE_RULES, ...FILE_RULES, ...PROCESS_RULES, ...UNAVAILABLE_RULES]),
+  sortRules<AnyRule>([
+    ...KERNEL_MODULE_RULES,
+    ...FILE_RULES,
+    ...MEMORY_RULES,
+    ...PROCESS_RULES,
+    ...UNAVAILABLE_RULES,
+  ]),
 );
 checkUniqueIds(BUILTIN);
 

@@ -46,8 +46,19 @@ export interface Finding {
 
 export type ConfigValue = number | string | boolean;
 
+/** What a live trace knows of this host, for rules (absent when analyzing a recorded file). */
+export interface HostFacts {
+  /**
+   * The watched path (a rule's `watchFiles`) whose file is (dev, inode), `dev` in the kernel's encoding: a hard
+   * link or a bind mount of a watched file reaches the same inode under another path.
+   */
+  watchedInode(dev: number, inode: number): string | undefined;
+}
+
 /** What a rule sees besides the event: its configuration and its per-engine state. */
 export interface RuleContext<S> {
+  /** Facts of the live host, undefined when the events come from a file (analyze). */
+  readonly host: HostFacts | undefined;
   /** The rule's `config` defaults, overridden by the engine's per-rule configuration. */
   readonly config: Readonly<Record<string, ConfigValue>>;
   /** State made by `newState()` once per engine; undefined for stateless rules. */
@@ -73,6 +84,11 @@ export interface RuleDefinition {
   readonly requires: readonly Requirement[];
   /** Tunables with their defaults (e.g. a threshold in ns). */
   readonly config?: Readonly<Record<string, ConfigValue>>;
+  /**
+   * Sensitive files the rule matches by identity too (HostFacts.watchedInode): paths, and directories ending in
+   * '/' for the files directly inside them.
+   */
+  readonly watchFiles?: readonly string[];
   /**
    * Set when ktrail can never observe what the rule needs (e.g. Tracee's mem_prot_alert): the rule is kept for
    * `list --signatures` and never runs.

@@ -21,6 +21,7 @@ import {
   realpathSync,
   rmdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -29,10 +30,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findCgroup2Mount } from '../../src/enrich/container.js';
+import { kernelDev } from '../../src/enrich/inode-watch.js';
 import { helpers, jsonEvents, liveSkipReason, type Run, traceWhile } from './run-ktrail.js';
 
 const skip = liveSkipReason();
 const TRIGGER = join(helpers, 'trigger');
+const KEVENTS = join(helpers, 'kevents');
 const PYTHON = '/usr/bin/python3';
 const LOADER = '/lib64/ld-linux-x86-64.so.2';
 /** The fake docker container the container-only triggers run in. */
@@ -86,6 +89,11 @@ function parseTrigger(d: Done, what: string): Triggered {
 /** build/helpers/trigger ACTION ARG... on the host. */
 async function trig(...args: string[]): Promise<Triggered> {
   return parseTrigger(await runAsync(TRIGGER, args), args.join(' '));
+}
+
+/** build/helpers/kevents ACTION ARG... on the host. */
+async function kev(...args: string[]): Promise<Triggered> {
+  return parseTrigger(await runAsync(KEVENTS, args), args.join(' '));
 }
 
 /** Runs `cmd args` after moving its shell (same pid, it execs) into the cgroup whose cgroup.procs is `procs`. */
@@ -153,14 +161,42 @@ function detectedFrom(f: Json): { name: string; args: Arg[]; returnValue: number
 
 const str = (name: string, value: string): Arg => ({ name, type: 'const char *', value });
 const int = (name: string, value: number): Arg => ({ name, type: 'int', value });
-const openatArgs = (pathname: string, flags: number): Arg[] => [
-  { name: 'dirfd', type: 'int32', value: -100 },
+/** security_file_open's args, with dev, inode and ctime as the file had them (any number when undefined). */
+const fileOpenArgs = (pathname: string, flags: number, syscallPathname = pathname, id?: FileId): Arg[] => [
   { name: 'pathname', type: 'string', value: pathname },
   { name: 'flags', type: 'int32', value: flags },
-  { name: 'mode', type: 'uint16', value: 0 },
+  { name: 'dev', type: 'uint32', value: id?.dev },
+  { name: 'inode', type: 'uint64', value: id?.inode },
+  { name: 'ctime', type: 'uint64', value: id?.ctime },
+  { name: 'syscall_pathname', type: 'string', value: syscallPathname },
 ];
-const O_RDONLY = 0;
-const O_WRONLY = 1;
+/** f_flags as the kernel keeps them: the open flags plus O_LARGEFILE (64-bit), O_CREAT and O_TRUNC gone. */
+const O_LARGEFILE = 0o100000;
+const O_RDONLY = O_LARGEFILE;
+const O_WRONLY = O_LARGEFILE | 1;
+const O_WRONLY_APPEND = O_LARGEFILE | 1 | 0o2000;
+
+interface FileId {
+  readonly dev: number;
+  readonly inode: number;
+  readonly ctime: number;
+}
+
+/** A host file's identity as a kernel event shows it (dev in the kernel's encoding). */
+function fileId(path: string): FileId {
+  const st = statSync(path, { bigint: true });
+  return { dev: kernelDev(st.dev), inode: Number(st.ino), ctime: Number(st.ctimeNs) };
+}
+
+/** Args compared exactly, except fields expected as undefined: those must only be numbers. */
+function sameArgs(got: readonly Arg[], want: readonly Arg[]): void {
+  assert.deepEqual(
+    got.map((a, i) =>
+      want[i]?.value === undefined && typeof a.value === 'number' ? { ...a, value: undefined } : a,
+    ),
+    want,
+  );
+}
 
 interface Expect {
   readonly id: string;
@@ -303,6 +339,11 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
         // A process named nginx whose child execs a shell (bash forks for the first of two commands).
         pid['webServer'] = (await runAsync(join(dir, 'nginx'), ['-c', '/bin/sh -c true; true'])).pid;
         await record('sudoers', trig('nsopen', 'tmpfs', '/etc', '/etc/sudoers', 'w'));
+        await record('shadow', kev('open', 'plain', '/etc/shadow', 'w'));
+        // Memory and dropped code.
+        await record('mprotect', kev('mprotect', '/bin/true'));
+        mkdirSync(join(dir, '.cache'));
+        await record('hiddenElf', kev('write', join(dir, '.cache', 'payload')));
         // A container-only rule's file opened on the host: no finding.
         await record('hostNotify', trig('open', join(dir, 'notify_on_release'), 'w'));
         // Container-only rules, from the fake docker container.
@@ -336,6 +377,12 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
           );
           await record('dockerSock', containerTrig('connect_unix', join(dir, 'docker.sock')));
           await record('diskMount', containerTrig('mount', '/dev/ktr_e2e', join(dir, 'mnt'), 'tmpfs'));
+          await record(
+            'dropped',
+            inCgroup(procs, KEVENTS, ['write', join(dir, 'dropped')]).then((d) =>
+              parseTrigger(d, 'write dropped'),
+            ),
+          );
         }
         // The benign workload.
         const step = async (name: string, d: Promise<Done>) => {
@@ -409,7 +456,7 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
       assert.deepEqual(dataOf(f), x.data);
       const from = detectedFrom(f);
       assert.equal(from.name, x.from);
-      if (x.fromArgs !== undefined) assert.deepEqual(from.args, x.fromArgs);
+      if (x.fromArgs !== undefined) sameArgs(from.args, x.fromArgs);
       if (x.containerId !== undefined) assert.equal(f['containerId'], x.containerId);
     });
   }
@@ -574,17 +621,15 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
           id: 'TRC-105',
           eventName: 'fileless_execution',
           severity: 3,
-          data: [str('pathname', ''), str('memfd', 'memfd:ktr_e2e')],
-          from: 'execveat',
-          fromArgs: [
-            { name: 'dirfd', type: 'int32', value: 3 },
-            { name: 'pathname', type: 'string', value: '' },
-            { name: 'argv', type: '[]string', value: ['ktr_e2e'] },
-            { name: 'envp', type: '[]string', value: [] },
-            { name: 'flags', type: 'int32', value: 4096 },
-          ],
+          data: [str('pathname', 'memfd:ktr_e2e')],
+          from: 'sched_process_exec',
         },
       ]);
+      const exec = detectedFrom(of('TRC-105', pid['memfd'])[0]!).args;
+      const arg = (n: string) => exec.find((a) => a.name === n)?.value;
+      assert.equal(arg('cmdpath'), '/dev/fd/3');
+      assert.equal(arg('pathname'), 'memfd:ktr_e2e');
+      assert.deepEqual(arg('argv'), ['ktr_e2e']);
     });
     it('TRC-107 ld_preload: LD_PRELOAD in execve envp, once per exec', () => {
       check(pid['ldPreloadEnv'], [
@@ -609,8 +654,8 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
           eventName: 'ld_preload',
           severity: 2,
           data: [str('pathname', '/etc/ld.so.preload')],
-          from: 'openat',
-          fromArgs: openatArgs('/etc/ld.so.preload', O_WRONLY),
+          from: 'security_file_open',
+          fromArgs: fileOpenArgs('/etc/ld.so.preload', O_WRONLY),
         },
       ]);
     });
@@ -639,7 +684,10 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
     });
   });
 
-  /** A file rule's one finding for `p`: pathname data, from openat with the given flags. */
+  /**
+   * A file rule's one finding for `p`: pathname data, from security_file_open with the given f_flags; the
+   * file's dev, inode and ctime are checked exactly when the test can stat it (`host`).
+   */
   function fileFinding(
     p: number | undefined,
     id: string,
@@ -648,6 +696,7 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
     path: string,
     flags: number,
     containerId?: string,
+    host = false,
   ): void {
     check(p, [
       {
@@ -655,8 +704,8 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
         eventName,
         severity,
         data: [str('pathname', path)],
-        from: 'openat',
-        fromArgs: openatArgs(path, flags),
+        from: 'security_file_open',
+        fromArgs: fileOpenArgs(path, flags, path, host ? fileId(path) : undefined),
         ...(containerId === undefined ? {} : { containerId }),
       },
     ]);
@@ -672,10 +721,22 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
         '/proc/sys/kernel/randomize_va_space',
         O_RDONLY,
       );
+      // /proc files: dev and inode are procfs's own, ctime 0 is fine; checked as numbers only.
     });
     it('TRC-1012 default_loader_mod: the loader opened for writing (no write)', (t) => {
       if (!existsSync(LOADER)) return t.skip(`${LOADER} is missing`);
-      fileFinding(pid['loader'], 'TRC-1012', 'default_loader_mod', 3, LOADER, O_WRONLY);
+      // The kernel names the file the symlink leads to; the caller named the link.
+      const real = realpathSync(LOADER);
+      check(pid['loader'], [
+        {
+          id: 'TRC-1012',
+          eventName: 'default_loader_mod',
+          severity: 3,
+          data: [str('pathname', real)],
+          from: 'security_file_open',
+          fromArgs: fileOpenArgs(real, O_WRONLY, LOADER, fileId(real)),
+        },
+      ]);
     });
     it('TRC-1018 k8s_cert_theft: /etc/kubernetes/pki/ca.key read (private mount namespace)', () => {
       fileFinding(pid['certs'], 'TRC-1018', 'k8s_cert_theft', 3, '/etc/kubernetes/pki/ca.key', O_RDONLY);
@@ -728,6 +789,64 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
     it('TRC-1028 sudoers_modification: /etc/sudoers opened for writing (private mount namespace)', () => {
       fileFinding(pid['sudoers'], 'TRC-1028', 'sudoers_modification', 2, '/etc/sudoers', O_WRONLY);
     });
+    it('KTR-007 credential_files_modification: /etc/shadow opened for writing (no write)', () => {
+      check(pid['shadow'], [
+        {
+          id: 'KTR-007',
+          eventName: 'credential_files_modification',
+          severity: 3,
+          data: [str('pathname', '/etc/shadow')],
+          from: 'security_file_open',
+          fromArgs: fileOpenArgs('/etc/shadow', O_WRONLY_APPEND, '/etc/shadow', fileId('/etc/shadow')),
+        },
+      ]);
+    });
+  });
+
+  describe('memory and written code', () => {
+    it('TRC-104 dynamic_code_loading: an anonymous RW mapping made R|X (mem_prot_alert 4)', () => {
+      check(pid['mprotect'], [
+        { id: 'TRC-104', eventName: 'dynamic_code_loading', severity: 2, data: [], from: 'mem_prot_alert' },
+      ]);
+      const alert = detectedFrom(of('TRC-104', pid['mprotect'])[0]!).args;
+      assert.deepEqual(
+        alert.filter((a) => a.name !== 'addr'),
+        [
+          { name: 'alert', type: 'uint32', value: 4 },
+          { name: 'len', type: 'uint64', value: 4096 },
+          { name: 'prot', type: 'int32', value: 5 },
+          { name: 'prev_prot', type: 'int32', value: 3 },
+          { name: 'pathname', type: 'string', value: '' },
+          { name: 'dev', type: 'uint32', value: 0 },
+          { name: 'inode', type: 'uint64', value: 0 },
+          { name: 'ctime', type: 'uint64', value: 0 },
+        ],
+      );
+    });
+    it('TRC-1015 hidden_file_created: an ELF header written under a dot directory', () => {
+      const path = join(dir, '.cache', 'payload');
+      check(pid['hiddenElf'], [
+        { id: 'TRC-1015', eventName: 'hidden_file_created', severity: 2, data: [], from: 'magic_write' },
+      ]);
+      const w = detectedFrom(of('TRC-1015', pid['hiddenElf'])[0]!).args;
+      assert.equal(w[0]!.value, path);
+      // The first 32 of the 40 bytes written: the ELF magic, class 64, little endian, version 1, x86_64.
+      assert.equal(w[1]!.value, 'f0VMRgIBAQAAAAAAAAAAAAIAPgABAAAAAQIDBAUGBwg=');
+    });
+    it('TRC-1022 dropped_executable: an ELF written from a container', (t) => {
+      if (cgroupDir === undefined) return t.skip('no cgroup2 mount for the fake container');
+      check(pid['dropped'], [
+        {
+          id: 'TRC-1022',
+          eventName: 'dropped_executable',
+          severity: 2,
+          data: [str('path', join(dir, 'dropped'))],
+          from: 'magic_write',
+          containerId: CONTAINER_ID,
+        },
+      ]);
+      assert.deepEqual(of('TRC-1022', pid['hiddenElf']), [], 'a host write is not a container drop');
+    });
   });
 
   describe('files and mounts from a container', () => {
@@ -739,13 +858,31 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
     it('TRC-106 cgroup_notify_on_release: notify_on_release opened for writing; not on the host', (t) => {
       if (!needCgroup(t)) return;
       const path = join(dir, 'notify_on_release');
-      fileFinding(pid['notify'], 'TRC-106', 'cgroup_notify_on_release', 3, path, O_WRONLY, CONTAINER_ID);
+      fileFinding(
+        pid['notify'],
+        'TRC-106',
+        'cgroup_notify_on_release',
+        3,
+        path,
+        O_WRONLY,
+        CONTAINER_ID,
+        true,
+      );
       assert.deepEqual(of('TRC-106', pid['hostNotify']), []);
     });
     it('TRC-1010 cgroup_release_agent: release_agent opened for writing', (t) => {
       if (!needCgroup(t)) return;
       const path = join(dir, 'release_agent');
-      fileFinding(pid['releaseAgent'], 'TRC-1010', 'cgroup_release_agent', 3, path, O_WRONLY, CONTAINER_ID);
+      fileFinding(
+        pid['releaseAgent'],
+        'TRC-1010',
+        'cgroup_release_agent',
+        3,
+        path,
+        O_WRONLY,
+        CONTAINER_ID,
+        true,
+      );
     });
     it('TRC-1011 core_pattern_modification: /proc/sys/kernel/core_pattern opened for writing (no write)', (t) => {
       if (!needCgroup(t)) return;
@@ -779,7 +916,16 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
     it('TRC-108 k8s_service_account_token: a serviceaccount token read', (t) => {
       if (!needCgroup(t)) return;
       const path = join(dir, 'secrets/kubernetes.io/serviceaccount/token');
-      fileFinding(pid['saToken'], 'TRC-108', 'k8s_service_account_token', 0, path, O_RDONLY, CONTAINER_ID);
+      fileFinding(
+        pid['saToken'],
+        'TRC-108',
+        'k8s_service_account_token',
+        0,
+        path,
+        O_RDONLY,
+        CONTAINER_ID,
+        true,
+      );
     });
     it('TRC-1019 docker_abuse: connect to a docker.sock', (t) => {
       if (!needCgroup(t)) return;
@@ -790,11 +936,11 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
           eventName: 'docker_abuse',
           severity: 2,
           data: [str('pathname', path)],
-          from: 'connect',
+          from: 'security_socket_connect',
           fromArgs: [
             { name: 'sockfd', type: 'int32', value: 3 },
-            { name: 'addr', type: 'SockAddr', value: { sa_family: 'AF_UNIX', sun_path: path } },
-            { name: 'addrlen', type: 'int32', value: 110 },
+            { name: 'type', type: 'int32', value: 1 },
+            { name: 'remote_addr', type: 'SockAddr', value: { sa_family: 'AF_UNIX', sun_path: path } },
           ],
           containerId: CONTAINER_ID,
         },
@@ -808,13 +954,12 @@ describe('detections, live: one ktrail run with every rule', { skip }, () => {
           eventName: 'disk_mount',
           severity: 3,
           data: [str('dev_name', '/dev/ktr_e2e')],
-          from: 'mount',
+          from: 'security_sb_mount',
           fromArgs: [
-            { name: 'source', type: 'string', value: '/dev/ktr_e2e' },
-            { name: 'target', type: 'string', value: join(dir, 'mnt') },
-            { name: 'filesystemtype', type: 'string', value: 'tmpfs' },
-            { name: 'mountflags', type: 'uint64', value: 0 },
-            { name: 'data', type: 'trace.Pointer', value: 0 },
+            { name: 'dev_name', type: 'string', value: '/dev/ktr_e2e' },
+            { name: 'path', type: 'string', value: join(dir, 'mnt') },
+            { name: 'type', type: 'string', value: 'tmpfs' },
+            { name: 'flags', type: 'uint64', value: 0 },
           ],
           containerId: CONTAINER_ID,
         },

@@ -38,7 +38,7 @@ describe('ktrail analyze', () => {
       '10:30:00:002000  0      evil             4250    4250    0                !anti_debugging           request: PTRACE_TRACEME, detectedFrom: ptrace',
       '10:30:00:005000  1000   sh               4300    4300    0                !stdio_over_socket        IP address: 203.0.113.7, Port: 4444, File descriptor: 0, detectedFrom: dup2',
       '10:30:00:006000  1000   sh               4300    4300    1                !stdio_over_socket        IP address: 203.0.113.7, Port: 4444, File descriptor: 1, detectedFrom: dup2',
-      '10:30:00:007000  0      tee              4301    4301    3                !sudoers_modification     pathname: /etc/sudoers, detectedFrom: openat',
+      '10:30:00:007000  0      tee              4301    4301    0                !sudoers_modification     pathname: /etc/sudoers, detectedFrom: security_file_open',
     ]);
     assert.deepEqual(r.err, [`analyze: ${DIR}/attacks.jsonl: 7 events, 6 findings`]);
   });
@@ -58,7 +58,7 @@ describe('ktrail analyze', () => {
     assert.equal(r.code, 0);
     assert.equal(r.out.length, 1);
     const f = JSON.parse(r.out[0]!) as Record<string, unknown>;
-    assert.equal(f['eventId'], '6007');
+    assert.equal(f['eventId'], '6008');
     assert.equal(f['eventName'], 'anti_debugging');
     assert.deepEqual(f['matchedPolicies'], ['']);
     assert.equal(f['hostProcessId'], 4250);

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Engine } from '../engine.js';
 import { makeEvent, runRule } from '../test-events.js';
 import {
   aslrInspection,
   cgroupNotifyOnRelease,
   cgroupReleaseAgent,
   corePatternModification,
+  credentialFilesModification,
   defaultLoaderModification,
   k8sCertTheft,
   k8sServiceAccountToken,
@@ -25,17 +27,32 @@ const O_RDWR = 2;
 const O_WRONLY_CREAT_TRUNC = 0o1101;
 const C = { containerId: 'c0ffee' };
 
-const openat = (pathname: string, flags: number, ctx = {}) =>
-  makeEvent('openat', { dirfd: -100, pathname, flags }, { returnValue: 3, ...ctx });
+/** The kernel events the rules read: the opened file, a rename, a program run. */
+const openat = (pathname: string, flags: number, ctx = {}, inode = 7) =>
+  makeEvent('security_file_open', { pathname, flags, dev: 2049, inode }, { syscall: 'openat', ...ctx });
 const rename = (oldpath: string, newpath: string, ctx = {}) =>
-  makeEvent('renameat2', { olddirfd: -100, oldpath, newdirfd: -100, newpath }, ctx);
-const execve = (pathname: string, ctx = {}) => makeEvent('execve', { pathname, argv: [pathname] }, ctx);
+  makeEvent(
+    'security_inode_rename',
+    { old_path: oldpath, new_path: newpath },
+    { syscall: 'renameat2', ...ctx },
+  );
+const execve = (pathname: string, ctx = {}) =>
+  makeEvent('sched_process_exec', { cmdpath: pathname, pathname, argv: [pathname] }, ctx);
 
 describe('TRC-106 cgroup_notify_on_release', () => {
-  it('fires on a write open in a container, relative paths included (base name rule)', () => {
-    assert.deepEqual(runRule(cgroupNotifyOnRelease, [openat('notify_on_release', O_WRONLY, C)]), [
-      { pathname: 'notify_on_release' },
-    ]);
+  it('fires on a write open in a container', () => {
+    assert.deepEqual(
+      runRule(cgroupNotifyOnRelease, [openat('/sys/fs/cgroup/memory/x/notify_on_release', O_WRONLY, C)]),
+      [{ pathname: '/sys/fs/cgroup/memory/x/notify_on_release' }],
+    );
+  });
+  it('counts a process in its own mount and pid namespaces as a container, without a container cgroup', () => {
+    assert.deepEqual(
+      runRule(cgroupNotifyOnRelease, [
+        openat('/sys/fs/cgroup/memory/x/notify_on_release', O_WRONLY, { isolated: true }),
+      ]),
+      [{ pathname: '/sys/fs/cgroup/memory/x/notify_on_release' }],
+    );
   });
   it('does not fire on the host or for a read', () => {
     assert.deepEqual(
@@ -59,9 +76,12 @@ describe('TRC-1010 cgroup_release_agent', () => {
       [{ pathname: '/tmp/cg/release_agent' }, { pathname: '/tmp/cg/release_agent' }],
     );
   });
-  it('does not fire when the open failed', () => {
+  it('does not fire on a read, nor on the host', () => {
     assert.deepEqual(
-      runRule(cgroupReleaseAgent, [openat('/tmp/cg/release_agent', O_WRONLY, { ...C, returnValue: -13 })]),
+      runRule(cgroupReleaseAgent, [
+        openat('/tmp/cg/release_agent', O_RDONLY, C),
+        openat('/tmp/cg/release_agent', O_WRONLY),
+      ]),
       [],
     );
   });
@@ -74,8 +94,11 @@ describe('TRC-1011 core_pattern_modification', () => {
       [{ pathname: '/proc/sys/kernel/core_pattern' }],
     );
   });
-  it('does not fire on a relative path (not resolved)', () => {
-    assert.deepEqual(runRule(corePatternModification, [openat('kernel/core_pattern', O_WRONLY, C)]), []);
+  it('does not fire on another file of /proc/sys/kernel', () => {
+    assert.deepEqual(
+      runRule(corePatternModification, [openat('/proc/sys/kernel/core_uses_pid', O_WRONLY, C)]),
+      [],
+    );
   });
 });
 
@@ -200,55 +223,73 @@ describe('TRC-1026 rcd_modification', () => {
 
 describe('TRC-1027 scheduled_task_mod', () => {
   it('fires on creat of /etc/cron.d/x and on running crontab', () => {
-    const creat = makeEvent('creat', { pathname: '/etc/cron.d/job', mode: 0o644 }, { returnValue: 4 });
-    assert.deepEqual(runRule(scheduledTaskModification, [creat, execve('/usr/bin/crontab')]), [
-      { pathname: '/etc/cron.d/job' },
-      { pathname: '/usr/bin/crontab' },
-    ]);
-  });
-  it('does not fire on cron reading its table, nor on a failed exec of crontab', () => {
     assert.deepEqual(
       runRule(scheduledTaskModification, [
-        openat('/etc/crontab', O_RDONLY),
-        execve('/usr/bin/crontab', { returnValue: -2 }),
+        openat('/etc/cron.d/job', O_WRONLY_CREAT_TRUNC, { syscall: 'creat' }),
+        execve('/usr/bin/crontab'),
       ]),
+      [{ pathname: '/etc/cron.d/job' }, { pathname: '/usr/bin/crontab' }],
+    );
+  });
+  it('does not fire on cron reading its table, nor on another program run', () => {
+    assert.deepEqual(
+      runRule(scheduledTaskModification, [openat('/etc/crontab', O_RDONLY), execve('/usr/sbin/cron')]),
       [],
     );
   });
 });
 
-describe('exec watches fire once per program start', () => {
-  const sched = (pathname: string, ctx = {}) =>
-    makeEvent('sched_process_exec', { pathname, cmdpath: pathname, argv: [pathname] }, ctx);
-  it('sched_process_exec then the execve exit of the same start give one finding', () => {
-    assert.deepEqual(
-      runRule(scheduledTaskModification, [sched('/usr/bin/crontab'), execve('/usr/bin/crontab')]),
-      [{ pathname: '/usr/bin/crontab' }],
+describe('watched files by identity', () => {
+  /** An engine whose host knows /etc/sudoers.d/ktrail as (2049, 99). */
+  const run = (events: ReturnType<typeof openat>[]) => {
+    const host = {
+      watchedInode: (dev: number, ino: number) =>
+        dev === 2049 && ino === 99 ? '/etc/sudoers.d/ktrail' : undefined,
+    };
+    const engine = new Engine([sudoersModification], { host });
+    return events.flatMap((ev) =>
+      engine.dispatch(ev).map((f) => Object.fromEntries(f.data.map((a) => [a.name, a.value]))),
     );
+  };
+  it('a hard link or a bind mount of a watched file matches by inode, naming both paths', () => {
+    assert.deepEqual(run([openat('/tmp/innocent', O_WRONLY, {}, 99)]), [
+      { pathname: '/tmp/innocent', watched_path: '/etc/sudoers.d/ktrail' },
+    ]);
+  });
+  it('another inode, or a read, does not', () => {
     assert.deepEqual(
-      runRule(rcdModification, [execve('/usr/sbin/update-rc.d'), sched('/usr/sbin/update-rc.d')]),
-      [{ pathname: '/usr/sbin/update-rc.d' }],
+      run([openat('/tmp/innocent', O_WRONLY, {}, 98), openat('/tmp/innocent', O_RDONLY, {}, 99)]),
+      [],
     );
   });
-  it('two starts of the same kind, or by two processes, give two findings', () => {
+  it('declares the files it watches', () => {
+    assert.deepEqual(sudoersModification.watchFiles, ['/etc/sudoers', '/etc/sudoers.d/']);
+    assert.deepEqual(credentialFilesModification.watchFiles, [
+      '/etc/shadow',
+      '/etc/gshadow',
+      '/etc/passwd',
+      '/etc/group',
+    ]);
+  });
+});
+
+describe('KTR-007 credential_files_modification', () => {
+  it('fires on a write of /etc/shadow and on a rename onto /etc/passwd', () => {
     assert.deepEqual(
-      runRule(scheduledTaskModification, [sched('/usr/bin/crontab'), sched('/usr/bin/crontab')]),
-      [{ pathname: '/usr/bin/crontab' }, { pathname: '/usr/bin/crontab' }],
-    );
-    assert.deepEqual(
-      runRule(scheduledTaskModification, [
-        sched('/usr/bin/crontab', { hostProcessId: 200 }),
-        sched('/usr/bin/crontab', { hostProcessId: 201 }),
-        execve('/usr/bin/crontab', { hostProcessId: 200 }),
-        execve('/usr/bin/crontab', { hostProcessId: 201 }),
+      runRule(credentialFilesModification, [
+        openat('/etc/shadow', O_RDWR, { processName: 'python3' }),
+        rename('/tmp/p', '/etc/passwd', { processName: 'sh' }),
       ]),
-      [{ pathname: '/usr/bin/crontab' }, { pathname: '/usr/bin/crontab' }],
+      [{ pathname: '/etc/shadow' }, { pathname: '/etc/passwd' }],
     );
   });
-  it('the second report fires when only it matches (a symlink resolved by sched_process_exec)', () => {
+  it('does not fire for passwd(1), nor on a read', () => {
     assert.deepEqual(
-      runRule(scheduledTaskModification, [sched('/usr/bin/cron-helper'), execve('/usr/local/bin/crontab')]),
-      [{ pathname: '/usr/local/bin/crontab' }],
+      runRule(credentialFilesModification, [
+        openat('/etc/shadow', O_RDWR, { processName: 'passwd' }),
+        openat('/etc/shadow', O_RDONLY),
+      ]),
+      [],
     );
   });
 });
@@ -288,7 +329,7 @@ describe('TRC-1031 system_request_key_mod', () => {
 });
 
 describe("Tracee's security_file_open (analyze of a Tracee file)", () => {
-  it('is accepted like openat, with decoded flags', () => {
+  it('is read with decoded flags', () => {
     const ev = makeEvent('security_file_open', { pathname: '/etc/sudoers', flags: 'O_WRONLY|O_TRUNC' });
     assert.deepEqual(runRule(sudoersModification, [ev]), [{ pathname: '/etc/sudoers' }]);
   });

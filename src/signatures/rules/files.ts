@@ -1,22 +1,21 @@
 /**
- * Tracee's file rules (watched paths from its signatures/golang sources), on the syscalls ktrail captures:
- * "file opened" is a successful openat/open/creat (Tracee: security_file_open), "file renamed" a successful
- * rename/renameat/renameat2 (security_inode_rename), "program run" a successful execve/execveat or
- * sched_process_exec. When a Tracee JSON file is analyzed, its LSM events are accepted too.
+ * Tracee's file rules (watched paths from its signatures/golang sources), on the kernel events ktrail builds:
+ * "file opened" is security_file_open (the file the new fd points at, whatever path, symlink, `..`, dirfd or
+ * /proc/self/... led there), "file renamed" is security_inode_rename (both paths joined to the kernel's path of
+ * their dirfd or cwd), "program run" is sched_process_exec (the file the kernel ran). Files a rule names are
+ * also matched by (dev, inode) in a live trace (RuleContext.host, src/enrich/inode-watch.ts), so a hard link
+ * or a bind mount of a watched file is caught under its other name.
  *
- * Limits, compared with Tracee's LSM hooks: paths are as the caller wrote them, so a relative path (or `..`,
- * or a symlink) is not resolved, and only rules keyed on a base name see relative paths; openat2 is not read
- * (its flags live in a struct); a container is recognised only when enrichment filled `containerId`.
+ * Container origin: a container cgroup (`containerId`) or a process whose mount and pid namespaces are both
+ * not the host's (`isolated`), see inContainer.
  */
 import type { TraceEvent } from '../../decode/event.js';
 import {
-  BoundedMap,
   basename,
   EXEC_EVENTS,
   fileOpen,
   fileRename,
   inContainer,
-  isAbsolute,
   isRead,
   isWrite,
   OPEN_EVENTS,
@@ -25,11 +24,11 @@ import {
 } from '../match.js';
 import {
   defineRule,
-  type Finding,
+  type FindingArg,
+  type HostFacts,
   type Mitre,
   type Requirement,
   type Rule,
-  type RuleContext,
 } from '../types.js';
 
 export const ESCAPE_TO_HOST: Mitre = {
@@ -54,9 +53,8 @@ export const PRIV_ESC_EXPLOIT: Mitre = {
 export interface FileWatch {
   /** Which opens count. */
   readonly access: 'read' | 'write';
-  /** The path test. With `relativeOk` it also gets relative paths (base-name tests). */
+  /** The path test, on the path the kernel resolved. */
   readonly path: (p: string) => boolean;
-  readonly relativeOk?: boolean;
   /** Also watch renames; the path tested is the new name (or the old one, for theft of a file). */
   readonly rename?: 'new' | 'old';
   /** Also watch executions; the test gets the program's path. */
@@ -65,33 +63,53 @@ export interface FileWatch {
   readonly containerOnly?: boolean;
   /** Process names (comm) that are expected to touch the file. */
   readonly legitProcs?: readonly string[];
+  /**
+   * Files to also match by (dev, inode): paths that pass `path`, and directories ending in '/' whose files do
+   * (RuleDefinition.watchFiles).
+   */
+  readonly files?: readonly string[];
 }
 
 type Def = Omit<Rule, 'requires' | 'onEvent' | 'newState' | 'version' | 'tags'>;
 
-function pathOk(w: FileWatch, p: string): boolean {
-  return (w.relativeOk === true || isAbsolute(p)) && w.path(p);
+/** What a watch matched: the path the event named, and the watched file it is when matched by inode. */
+export interface WatchHit {
+  readonly path: string;
+  readonly watched: string | undefined;
 }
 
-/** The watched path an event touches, or undefined. */
-export function watchedPath(w: FileWatch, ev: TraceEvent): string | undefined {
+/** The watched file an event touches, or undefined. */
+export function watchedPath(w: FileWatch, ev: TraceEvent, host?: HostFacts): WatchHit | undefined {
   const open = fileOpen(ev);
   if (open !== undefined) {
     const ok = w.access === 'write' ? isWrite(open.flags) : isRead(open.flags);
-    return ok && pathOk(w, open.pathname) ? open.pathname : undefined;
+    if (!ok) return undefined;
+    if (w.path(open.pathname)) return { path: open.pathname, watched: undefined };
+    if (host === undefined || w.files === undefined || open.dev === undefined || open.inode === undefined)
+      return undefined;
+    const watched = host.watchedInode(open.dev, open.inode);
+    return watched !== undefined && w.path(watched) ? { path: open.pathname, watched } : undefined;
   }
   if (w.rename !== undefined) {
     const r = fileRename(ev);
     if (r !== undefined) {
       const p = w.rename === 'new' ? r.newpath : r.oldpath;
-      return pathOk(w, p) ? p : undefined;
+      return w.path(p) ? { path: p, watched: undefined } : undefined;
     }
   }
   if (w.exec !== undefined) {
     const x = programExec(ev);
-    if (x !== undefined) return w.exec(x.pathname) ? x.pathname : undefined;
+    if (x !== undefined && w.exec(x.pathname)) return { path: x.pathname, watched: undefined };
   }
   return undefined;
+}
+
+/** The finding data of a watch hit: the path, and the watched file when it was matched by inode. */
+export function hitData(hit: WatchHit): FindingArg[] {
+  const data: FindingArg[] = [{ name: 'pathname', type: 'const char *', value: hit.path }];
+  if (hit.watched !== undefined)
+    data.push({ name: 'watched_path', type: 'const char *', value: hit.watched });
+  return data;
 }
 
 /** The requirements of a file watch: the open events, plus renames and executions when watched. */
@@ -105,52 +123,17 @@ export function watchRequires(w: FileWatch): Requirement[] {
   return events.map((event) => ({ event, filter }));
 }
 
-/**
- * One program start reaches the rules twice in a live trace: as sched_process_exec, then as the execve/execveat
- * exit record of the same process. Per process, the exec event kind last seen and whether it fired; the other
- * kind right after it is the same start and must not fire again (Tracee, on sched_process_exec alone, fires once).
- */
-export type ExecOnce = BoundedMap<number, { readonly sched: boolean; readonly fired: boolean }>;
-
-/** Processes an ExecOnce remembers; the oldest is forgotten first. */
-const EXEC_ONCE_PROCESSES = 4096;
-
-export function newExecOnce(): ExecOnce {
-  return new BoundedMap(EXEC_ONCE_PROCESSES);
-}
-
-/**
- * For an exec event (`programExec(ev)` defined) that would fire when `fires`: false when it is the second report
- * of a start already reported. Records the event either way.
- */
-export function firstReportOfExec(seen: ExecOnce, ev: TraceEvent, fires: boolean): boolean {
-  const sched = ev.spec.name === 'sched_process_exec';
-  const prev = seen.get(ev.hostProcessId);
-  if (prev !== undefined && prev.sched !== sched) {
-    seen.delete(ev.hostProcessId);
-    return !prev.fired;
-  }
-  seen.set(ev.hostProcessId, { sched, fired: fires });
-  return true;
-}
-
 /** Builds a rule that fires when a watched file is opened (renamed, executed) with the right access. */
-function fileRule(def: Def, w: FileWatch): Rule<ExecOnce | undefined> {
-  const requires = watchRequires(w);
-  return defineRule<ExecOnce | undefined>({
+function fileRule(def: Def, w: FileWatch): Rule {
+  return defineRule({
     ...def,
     version: '1',
     tags: [],
-    requires,
-    newState: () => (w.exec === undefined ? undefined : newExecOnce()),
-    onEvent(ev: TraceEvent, ctx: RuleContext<ExecOnce | undefined>): Finding[] | undefined {
-      const p = watchedPath(w, ev);
-      if (ctx.state !== undefined && programExec(ev) !== undefined) {
-        if (!firstReportOfExec(ctx.state, ev, p !== undefined)) return undefined;
-      }
-      return p === undefined
-        ? undefined
-        : [ctx.finding(ev, [{ name: 'pathname', type: 'const char *', value: p }])];
+    requires: watchRequires(w),
+    ...(w.files === undefined ? {} : { watchFiles: w.files }),
+    onEvent(ev, ctx) {
+      const hit = watchedPath(w, ev, ctx.host);
+      return hit === undefined ? undefined : [ctx.finding(ev, hitData(hit))];
     },
   });
 }
@@ -173,7 +156,6 @@ export const cgroupNotifyOnRelease = fileRule(
   {
     access: 'write',
     path: (p) => basename(p) === 'notify_on_release',
-    relativeOk: true,
     containerOnly: true,
   },
 );
@@ -192,7 +174,6 @@ export const cgroupReleaseAgent = fileRule(
   {
     access: 'write',
     path: (p) => basename(p) === 'release_agent',
-    relativeOk: true,
     rename: 'new',
     containerOnly: true,
   },
@@ -213,6 +194,14 @@ export const corePatternModification = fileRule(
 );
 
 const LOADER = /^\/(lib|usr\/lib).*\/ld.*\.so[^/]*/;
+/** Where Linux distributions keep the dynamic loader (x86_64, i386, arm64, musl); symlinks lead to the file. */
+const LOADER_FILES = [
+  '/lib64/ld-linux-x86-64.so.2',
+  '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
+  '/lib/ld-linux.so.2',
+  '/lib/ld-linux-aarch64.so.1',
+  '/lib/ld-musl-x86_64.so.1',
+];
 
 export const defaultLoaderModification = fileRule(
   {
@@ -225,7 +214,7 @@ export const defaultLoaderModification = fileRule(
     severity: 3,
     mitre: HIJACK_FLOW,
   },
-  { access: 'write', path: (p) => LOADER.test(p), rename: 'new' },
+  { access: 'write', path: (p) => LOADER.test(p), rename: 'new', files: LOADER_FILES },
 );
 
 export const k8sServiceAccountToken = fileRule(
@@ -286,6 +275,7 @@ export const k8sCertTheft = fileRule(
     access: 'read',
     path: (p) => p.startsWith('/etc/kubernetes/pki/'),
     rename: 'old',
+    files: ['/etc/kubernetes/pki/'],
     legitProcs: ['kube-apiserver', 'kubelet', 'kube-controller', 'etcd'],
   },
 );
@@ -378,9 +368,12 @@ export const rcdModification = fileRule(
     access: 'write',
     path: (p) => RCD_FILES.includes(p) || underAny(RCD_DIRS)(p),
     rename: 'new',
+    files: [...RCD_FILES, ...RCD_DIRS.map((d) => `${d}/`)],
     exec: (p) => basename(p) === 'update-rc.d',
   },
 );
+
+const CREDENTIAL_FILES = ['/etc/shadow', '/etc/gshadow', '/etc/passwd', '/etc/group'];
 
 const CRON_FILES = ['/etc/crontab', '/etc/anacrontab', '/etc/cron.deny', '/etc/cron.allow'];
 const CRON_DIRS = [
@@ -414,6 +407,7 @@ export const scheduledTaskModification = fileRule(
     access: 'write',
     path: (p) => CRON_FILES.includes(p) || underAny(CRON_DIRS)(p),
     rename: 'new',
+    files: [...CRON_FILES, ...CRON_DIRS.map((d) => `${d}/`)],
     exec: (p) => CRON_COMMANDS.includes(basename(p)),
   },
 );
@@ -442,6 +436,7 @@ export const sudoersModification = fileRule(
       p.startsWith('/etc/sudoers.d/') ||
       p.startsWith('/private/etc/sudoers.d/'),
     rename: 'new',
+    files: ['/etc/sudoers', '/etc/sudoers.d/'],
   },
 );
 
@@ -486,7 +481,52 @@ export const systemRequestKeyMod = fileRule(
   },
 );
 
+export const credentialFilesModification = fileRule(
+  {
+    id: 'KTR-007',
+    eventName: 'credential_files_modification',
+    title: 'Credential file modification detected',
+    description:
+      'The password or group databases (/etc/shadow, /etc/gshadow, /etc/passwd, /etc/group) were opened for ' +
+      'writing, or replaced by a rename, by a program other than the account tools: a way to add a user or ' +
+      'set a known password. ktrail rule, no Tracee equivalent.',
+    severity: 3,
+    mitre: {
+      tactic: 'persistence',
+      technique: 'Account Manipulation',
+      techniqueId: 'T1098',
+      attackPatternId: 'attack-pattern--a10641f4-87b4-45a3-a906-92a149cb2c27',
+    },
+  },
+  {
+    access: 'write',
+    path: (p) => CREDENTIAL_FILES.includes(p),
+    rename: 'new',
+    files: CREDENTIAL_FILES,
+    legitProcs: [
+      'passwd',
+      'chpasswd',
+      'chage',
+      'useradd',
+      'usermod',
+      'userdel',
+      'groupadd',
+      'groupmod',
+      'groupdel',
+      'gpasswd',
+      'vipw',
+      'vigr',
+      'chsh',
+      'chfn',
+      'newusers',
+      'pwconv',
+      'grpconv',
+    ],
+  },
+);
+
 export const FILE_RULES = [
+  credentialFilesModification,
   cgroupNotifyOnRelease,
   cgroupReleaseAgent,
   corePatternModification,

@@ -1,6 +1,7 @@
 /**
- * Tracee's process, memory and socket rules on ktrail's syscall events. Where Tracee relies on a kernel-side
- * event ktrail lacks (socket_dup, security_sb_mount, the memfd flag of sched_process_exec), the rule rebuilds
+ * Tracee's process, memory and socket rules on ktrail's events: kernel events where Tracee uses LSM hooks
+ * (security_socket_connect, security_sb_mount, security_file_open, sched_process_exec's resolved path) and
+ * syscalls where Tracee does too. Where Tracee relies on an event ktrail lacks (socket_dup), the rule rebuilds
  * the fact from syscalls with a small bounded per-process state, and says so.
  */
 import type { TraceEvent } from '../../decode/event.js';
@@ -8,7 +9,7 @@ import {
   argInt,
   argString,
   BoundedMap,
-  EXEC_EVENTS,
+  execEnv,
   fileOpen,
   inContainer,
   isWrite,
@@ -21,10 +22,8 @@ import {
 import { defineRule, type FindingArg } from '../types.js';
 import {
   ESCAPE_TO_HOST,
-  type ExecOnce,
-  firstReportOfExec,
   HIJACK_FLOW,
-  newExecOnce,
+  hitData,
   PRIV_ESC_EXPLOIT,
   watchedPath,
   watchRequires,
@@ -33,7 +32,6 @@ import {
 const PTRACE_TRACEME = 0;
 const PTRACE_POKETEXT = 4;
 const PTRACE_POKEDATA = 5;
-const AT_EMPTY_PATH = 0x1000;
 
 /** Processes and fds remembered per rule; the oldest process is forgotten first. */
 const MAX_PROCESSES = 4096;
@@ -122,25 +120,20 @@ export const processVmWriteInject = defineRule({
   onEvent: (ev, ctx) => [ctx.finding(ev, [{ name: 'pid', type: 'int', value: argInt(ev, 'pid') ?? 0 }])],
 });
 
-/** Tracee's IsMemoryPath, plus the fd paths through which a memfd is executed. */
+/** Tracee's IsMemoryPath: a memfd, or a file in a memory filesystem. */
 function memoryPath(p: string): boolean {
   return p.startsWith('memfd:') || p.startsWith('/run/shm/') || p.startsWith('/dev/shm/');
 }
 
-const FD_PATH = /^\/(?:proc\/self\/fd|dev\/fd|proc\/\d+\/fd)\/(\d+)$/;
-
-/** memfd fds per process (from memfd_create), so that an exec through the fd can be recognised. */
-type MemfdState = BoundedMap<number, Map<number, string>>;
-
-export const filelessExecution = defineRule<MemfdState>({
+export const filelessExecution = defineRule({
   id: 'TRC-105',
   version: '1',
   eventName: 'fileless_execution',
   title: 'Fileless execution detected',
   description:
-    'A program was executed from memory rather than from a file: a memfd (memfd_create then execveat with ' +
-    'AT_EMPTY_PATH, or exec of /proc/self/fd/N), or a file in /dev/shm or /run/shm. It leaves no binary on ' +
-    'disk for scanners to find.',
+    'A program was executed from memory rather than from a file: a memfd (however it was reached: execveat ' +
+    'with AT_EMPTY_PATH, /proc/self/fd/N), or a file in /dev/shm or /run/shm. It leaves no binary on disk for ' +
+    "scanners to find. The path is the one the kernel ran (sched_process_exec's pathname, memfd:NAME).",
   severity: 3,
   mitre: {
     tactic: 'defense-evasion',
@@ -149,34 +142,11 @@ export const filelessExecution = defineRule<MemfdState>({
     attackPatternId: 'attack-pattern--4933e63b-9b77-476e-ab29-761bc5b7d15a',
   },
   tags: [],
-  requires: [{ event: 'memfd_create', filter: succeeded }, ...EXEC_EVENTS.map((event) => ({ event }))],
-  newState: () => new BoundedMap(MAX_PROCESSES),
+  requires: [{ event: 'sched_process_exec' }],
   onEvent(ev, ctx) {
-    if (ev.spec.name === 'memfd_create') {
-      const fds = ctx.state.get(ev.hostProcessId) ?? new Map<number, string>();
-      if (fds.size >= MAX_FDS_PER_PROCESS) fds.delete(fds.keys().next().value as number);
-      fds.set(Number(ev.returnValue), argString(ev, 'name') ?? '');
-      ctx.state.set(ev.hostProcessId, fds);
-      return undefined;
-    }
     const x = programExec(ev);
-    if (x === undefined) return undefined;
-    const data = (memfd: string): FindingArg[] => [
-      { name: 'pathname', type: 'const char *', value: x.pathname },
-      { name: 'memfd', type: 'const char *', value: memfd },
-    ];
-    if (memoryPath(x.pathname)) return [ctx.finding(ev, data(''))];
-    const fds = ctx.state.get(ev.hostProcessId);
-    if (fds === undefined) return undefined;
-    let fd: number | undefined;
-    if (x.pathname === '' && (x.flags & AT_EMPTY_PATH) !== 0) fd = x.dirfd;
-    else {
-      const m = FD_PATH.exec(x.pathname);
-      if (m !== null && (x.pathname.startsWith('/proc/self/') || x.pathname.startsWith('/dev/fd/')))
-        fd = Number(m[1]);
-    }
-    const name = fd === undefined ? undefined : fds.get(fd);
-    return name === undefined ? undefined : [ctx.finding(ev, data(`memfd:${name}`))];
+    if (x === undefined || !memoryPath(x.pathname)) return undefined;
+    return [ctx.finding(ev, [{ name: 'pathname', type: 'const char *', value: x.pathname }])];
   },
 });
 
@@ -185,9 +155,10 @@ const LD_PRELOAD_WATCH = {
   access: 'write',
   path: (p: string) => p.endsWith('/etc/ld.so.preload'),
   rename: 'new',
+  files: ['/etc/ld.so.preload'],
 } as const;
 
-export const ldPreload = defineRule<ExecOnce>({
+export const ldPreload = defineRule({
   id: 'TRC-107',
   version: '1',
   eventName: 'ld_preload',
@@ -195,31 +166,23 @@ export const ldPreload = defineRule<ExecOnce>({
   description:
     'A program was started with LD_PRELOAD or LD_LIBRARY_PATH in its environment, or /etc/ld.so.preload was ' +
     'written or replaced. Both make the loader map an attacker library into processes to hook their functions. ' +
-    'The environment is seen only when the exec event carries it (execve envp, sched_process_exec env).',
+    "The environment is execve's envp (sched_process_exec carries none).",
   severity: 2,
   mitre: { ...HIJACK_FLOW, tactic: 'persistence' },
   tags: [],
-  requires: [...EXEC_EVENTS.map((event) => ({ event })), ...watchRequires(LD_PRELOAD_WATCH)],
-  newState: newExecOnce,
+  requires: [{ event: 'execve' }, { event: 'execveat' }, ...watchRequires(LD_PRELOAD_WATCH)],
+  watchFiles: LD_PRELOAD_WATCH.files,
   onEvent(ev, ctx) {
-    const x = programExec(ev);
-    if (x !== undefined) {
-      let hit: FindingArg | undefined;
-      for (const v of x.env ?? []) {
+    const env = execEnv(ev);
+    if (env !== undefined) {
+      for (const v of env) {
         const key = LD_PRELOAD_ENV.find((k) => v.startsWith(`${k}=`));
-        if (key !== undefined) {
-          hit = { name: key, type: 'const char *', value: v };
-          break;
-        }
+        if (key !== undefined) return [ctx.finding(ev, [{ name: key, type: 'const char *', value: v }])];
       }
-      // sched_process_exec and the execve exit report one start; fire once when both carry the environment.
-      if (!firstReportOfExec(ctx.state, ev, hit !== undefined) || hit === undefined) return undefined;
-      return [ctx.finding(ev, [hit])];
+      return undefined;
     }
-    const p = watchedPath(LD_PRELOAD_WATCH, ev);
-    return p === undefined
-      ? undefined
-      : [ctx.finding(ev, [{ name: 'pathname', type: 'const char *', value: p }])];
+    const hit = watchedPath(LD_PRELOAD_WATCH, ev, ctx.host);
+    return hit === undefined ? undefined : [ctx.finding(ev, hitData(hit))];
   },
 });
 
@@ -234,10 +197,7 @@ export const dockerAbuse = defineRule({
   severity: 2,
   mitre: PRIV_ESC_EXPLOIT,
   tags: [],
-  requires: [...OPEN_EVENTS, 'connect', 'security_socket_connect'].map((event) => ({
-    event,
-    filter: inContainer,
-  })),
+  requires: [...OPEN_EVENTS, 'security_socket_connect'].map((event) => ({ event, filter: inContainer })),
   onEvent(ev, ctx) {
     let path: string | undefined;
     const open = fileOpen(ev);
@@ -262,12 +222,9 @@ export const diskMount = defineRule({
   severity: 3,
   mitre: ESCAPE_TO_HOST,
   tags: [],
-  requires: [
-    { event: 'mount', filter: (ev) => inContainer(ev) && succeeded(ev) },
-    { event: 'security_sb_mount', filter: inContainer },
-  ],
+  requires: [{ event: 'security_sb_mount', filter: inContainer }],
   onEvent(ev, ctx) {
-    const dev = argString(ev, ev.spec.name === 'mount' ? 'source' : 'dev_name');
+    const dev = argString(ev, 'dev_name');
     if (dev === undefined || !dev.startsWith('/dev/')) return undefined;
     return [ctx.finding(ev, [{ name: 'dev_name', type: 'const char *', value: dev }])];
   },
@@ -326,8 +283,8 @@ export const stdioOverSocket = defineRule<SocketState>({
   title: 'Process standard input/output over socket detected',
   description:
     "A process's stdin, stdout or stderr became a network socket: the base of a reverse shell. ktrail sees it " +
-    'as a connect on fd X followed by dup2/dup3(X, 0|1|2) in the same process (or a connect on fd 0-2 itself); ' +
-    'a socket inherited from a parent or passed over a unix socket is not followed.',
+    'as a connect (security_socket_connect) on fd X followed by dup2/dup3(X, 0|1|2) in the same process (or a ' +
+    'connect on fd 0-2 itself); a socket inherited from a parent or passed over a unix socket is not followed.',
   severity: 3,
   mitre: {
     tactic: 'execution',
@@ -337,7 +294,6 @@ export const stdioOverSocket = defineRule<SocketState>({
   },
   tags: [],
   requires: [
-    { event: 'connect' },
     { event: 'security_socket_connect' },
     { event: 'dup2', filter: succeeded },
     { event: 'dup3', filter: succeeded },
