@@ -66,8 +66,11 @@ test('man delete_module is accurate where the seed page was wrong', async () => 
   const r = await cli('man', 'delete_module');
   assert.equal(r.code, 0);
   assert.match(r.out, /^NAME\n {4}delete_module \(id 176, version 1\.0\.0\)/);
-  // The hooks are the raw syscall tracepoints and nothing else (the seed page claimed a kprobe + ftrace).
-  assert.match(r.out, /\nHOOKS\n {4}raw tracepoint sys_enter\n {4}raw tracepoint sys_exit\n\n/);
+  // The hooks are the syscall tracepoints and nothing else (the seed page claimed a kprobe + ftrace).
+  assert.match(
+    r.out,
+    /\nHOOKS\n {4}BTF tracepoint sys_enter \(raw tracepoint sys_enter where the kernel refuses tp_btf\)\n {4}BTF tracepoint sys_exit \(raw tracepoint sys_exit where the kernel refuses tp_btf\)\n\n/,
+  );
   assert.doesNotMatch(r.out, /ftrace/i);
   assert.match(r.out, /O_NONBLOCK {2}0x800 {6}2048/);
   assert.match(r.out, /O_TRUNC {5}0x200 {6}512/);

@@ -47,9 +47,28 @@ function tableLines(t: ValueTable, indent: string): string[] {
 }
 
 function hookLine(p: ProbeSpec): string {
+  // The syscall tracepoints: ktrail loads their BTF-typed programs, and the raw ones where tp_btf is refused.
+  if (p.kind === 'raw_tracepoint' && (p.target === 'sys_enter' || p.target === 'sys_exit'))
+    return `BTF tracepoint ${p.target} (raw tracepoint ${p.target} where the kernel refuses tp_btf)`;
   const kind =
     p.kind === 'raw_tracepoint' ? 'raw tracepoint' : p.kind === 'tp_btf' ? 'BTF tracepoint' : p.kind;
   return `${kind} ${p.target}${p.required ? '' : ' (optional)'}${p.needs ? `; needs ${p.needs}` : ''}`;
+}
+
+/** Where a kernel event is built: at the entry or the exit of which syscalls. */
+function kernelLines(e: EventSpec): string[] {
+  if (e.kernel === undefined) return [];
+  const at = (entry: boolean) =>
+    e.kernel!.sources.filter((s) => (s.atEntry === true) === entry).map((s) => s.syscall);
+  const out: string[] = [];
+  const entry = at(true);
+  const exit = at(false);
+  if (entry.length > 0) out.push(`    built at the entry of ${entry.join(', ')} (sys_enter)`);
+  if (exit.length > 0) out.push(`    built at the exit of ${exit.join(', ')} (sys_exit)`);
+  out.push(
+    '    no LSM, fentry or kprobe program: the kernel objects the call left are read at the tracepoint',
+  );
+  return out;
 }
 
 function manEvent(e: EventSpec): string {
@@ -84,6 +103,7 @@ function manEvent(e: EventSpec): string {
   }
   out.push('HOOKS');
   for (const p of e.probes) out.push(`    ${hookLine(p)}`);
+  out.push(...kernelLines(e));
   out.push('');
   if (e.errors && e.errors.length > 0) {
     out.push('ERRORS (returnValue = -errno)');
