@@ -29,13 +29,24 @@
  *   kevents exec_deleted PROG   copy PROG to /tmp/kte.PID, open it, unlink it, execveat(fd, "", AT_EMPTY_PATH)
  *   kevents bind_open MNT PATH w  in a private mount namespace: bind-mount dirname(PATH) on MNT; open
  *                               MNT/basename(PATH) like `open plain`
+ *   kevents rename_into PATH    creat /tmp/ktr.PID; renameat(AT_FDCWD, it, open(dirname(PATH), O_PATH),
+ *                               basename(PATH)): PATH replaced, the new name given relative to a dirfd
+ *   kevents pseudo              pipe(); open("/proc/self/fd/READ_END"); memfd_create("ktrail-e2e");
+ *                               open("/proc/self/fd/MEMFD"); prints "pipe INODE"
+ *   kevents deep DIR N LEN      N nested directories under DIR, each named LEN 'd's, made and entered through
+ *                               dirfds (no long path is ever passed); openat(deepest, "leaf", O_CREAT|O_WRONLY)
+ *   kevents seccomp_delmod NAME a seccomp filter makes delete_module fail with EPERM before sys_enter; then
+ *                               delete_module(NAME, O_NONBLOCK|O_TRUNC); prints "rc RC errno ERRNO"
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
@@ -43,6 +54,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -329,6 +341,85 @@ static int do_bind_open(const char *mnt, const char *path, int flags)
 	return opened(open(buf, flags));
 }
 
+static int do_rename_into(const char *path)
+{
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "/tmp/ktr.%d", getpid());
+	int fd = creat(tmp, 0600);
+	int d = open(dir_of(path), O_PATH | O_DIRECTORY);
+	if (fd < 0 || close(fd) != 0 || d < 0)
+		return fail("creat/open dir");
+	if (renameat(AT_FDCWD, tmp, d, base_of(path)) != 0) {
+		unlink(tmp);
+		return fail("renameat");
+	}
+	return 0;
+}
+
+static int do_pseudo(void)
+{
+	char buf[64];
+	int p[2];
+	struct stat st;
+	if (pipe(p) != 0 || fstat(p[0], &st) != 0)
+		return fail("pipe");
+	printf("pipe %llu\n", (unsigned long long)st.st_ino);
+	fflush(stdout);
+	snprintf(buf, sizeof(buf), "/proc/self/fd/%d", p[0]);
+	if (opened(open(buf, O_RDONLY | O_NONBLOCK)) != 0)
+		return 1;
+	int m = memfd_create("ktrail-e2e", 0);
+	if (m < 0)
+		return fail("memfd_create");
+	snprintf(buf, sizeof(buf), "/proc/self/fd/%d", m);
+	return opened(open(buf, O_RDONLY));
+}
+
+static int do_deep(const char *dir, int n, int len)
+{
+	char name[256];
+	if (len < 1 || len > 255 || n < 1)
+		return fail("deep: bad N or LEN");
+	memset(name, 'd', (size_t)len);
+	name[len] = 0;
+	int d = open(dir, O_PATH | O_DIRECTORY);
+	for (int i = 0; i < n && d >= 0; i++) {
+		if (mkdirat(d, name, 0700) != 0)
+			return fail("mkdirat");
+		int next = openat(d, name, O_PATH | O_DIRECTORY);
+		close(d);
+		d = next;
+	}
+	if (d < 0)
+		return fail("openat dir");
+	return opened(openat(d, "leaf", O_CREAT | O_WRONLY, 0600));
+}
+
+static int do_seccomp_delmod(const char *name)
+{
+#if defined(__x86_64__)
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_delete_module, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return fail("seccomp");
+	long rc = syscall(SYS_delete_module, name, O_NONBLOCK | O_TRUNC);
+	printf("rc %ld errno %d\n", rc, rc < 0 ? errno : 0);
+	return 0;
+#else
+	(void)name;
+	fprintf(stderr, "kevents: seccomp_delmod is written for x86_64 only\n");
+	return 3;
+#endif
+}
+
 static int mode_flags(const char *m)
 {
 	return strcmp(m, "w") == 0 ? O_WRONLY | O_APPEND : O_RDONLY;
@@ -362,6 +453,14 @@ int main(int argc, char **argv)
 		rc = do_exec_deleted(argv[2]);
 	else if (strcmp(a, "bind_open") == 0 && argc >= 5)
 		rc = do_bind_open(argv[2], argv[3], mode_flags(argv[4]));
+	else if (strcmp(a, "rename_into") == 0 && argc >= 3)
+		rc = do_rename_into(argv[2]);
+	else if (strcmp(a, "pseudo") == 0)
+		rc = do_pseudo();
+	else if (strcmp(a, "deep") == 0 && argc >= 5)
+		rc = do_deep(argv[2], atoi(argv[3]), atoi(argv[4]));
+	else if (strcmp(a, "seccomp_delmod") == 0 && argc >= 3)
+		rc = do_seccomp_delmod(argv[2]);
 	else
 		fprintf(stderr, "kevents: unknown action or missing arguments: %s\n", a);
 	fflush(stdout);
