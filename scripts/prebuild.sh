@@ -16,8 +16,11 @@ done
 [ -d node_modules/node-addon-api ] || die "node_modules is missing: run 'npm run setup' first"
 
 make -s -C bpf
+# Build against the headers of the Node.js that runs this (Debian and NodeSource put them under /usr, the
+# official images under /usr/local): node-gyp would otherwise download them, and build hosts may be offline.
+prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
 gyp=(node node_modules/node-gyp/bin/node-gyp.js --silent --directory native)
-[ -f /usr/include/node/node_api.h ] && gyp+=(--nodedir=/usr)
+if [ -f "$prefix/include/node/node_api.h" ]; then gyp+=(--nodedir="$prefix"); fi
 [ -f native/build/Makefile ] || "${gyp[@]}" configure >/dev/null || die 'configuring the addon failed'
 "${gyp[@]}" build >/dev/null || die "building the addon failed: run 'npm run build:native' to see why"
 npx --no-install tsc -p tsconfig.json || die 'TypeScript did not compile (errors above)'
