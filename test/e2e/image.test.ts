@@ -122,8 +122,10 @@ describe('the container image', { skip, timeout: 30 * 60_000 }, () => {
       buildArgs: { NODE_IMAGE: base.tag },
     });
     size = await imageSize(TAG);
+    const baseSize = await imageSize(base.tag);
     process.stderr.write(
-      `# image ${TAG}: built in ${built.seconds.toFixed(0)} s, ${(size / 1e6).toFixed(1)} MB\n`,
+      `# image ${TAG}: built in ${built.seconds.toFixed(0)} s, ${(size / 1e6).toFixed(1)} MB ` +
+        `(the base ${(baseSize / 1e6).toFixed(1)} MB)\n`,
     );
   });
 
