@@ -29,7 +29,7 @@ function skipReason(): string | undefined {
  * Runs in the private mount namespace, as root. $1: work directory, $2: the tarball. Writes each step's
  * output to a file in $1 for the test to read.
  */
-const SCRIPT = String.raw`
+const SCRIPT = `
 set -euo pipefail
 work=$1 tgz=$2
 # Hide the toolchain: every compiler and make found on PATH becomes /dev/null (not executable).
