@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -134,25 +134,33 @@ describe('fish completion, run by fish', { skip: has('fish') ? undefined : 'fish
 
 describe('zsh completion, run by zsh', { skip: has('zsh') ? undefined : 'zsh is not installed' }, () => {
   /**
-   * Types `line` and TAB into an interactive zsh on a pseudo-terminal (zsh/zpty), then turns the edited line
-   * into a command that prints it between markers, and returns the line as completion left it.
+   * Types `line` and TAB into an interactive zsh on a pseudo-terminal (zsh/zpty), then Ctrl-X, bound to a
+   * widget that writes the edited line to a file, and returns that line. zle handles its input in order, so
+   * the line is read after the completion finished; the typing waits until the set-up has run.
    */
+  let n = 0;
   const zsh = (line: string) => {
+    const out = join(dir, `zsh-line-${n++}`);
+    const setup =
+      `PS1="%% "; autoload -Uz compinit; compinit -u -D; source ${zshFile}; ktrail() {}; ` +
+      `_kt_dump() { print -r -- "$BUFFER" > ${out}; }; zle -N _kt_dump; bindkey "^X" _kt_dump; ` +
+      'print READY-$((6*7))';
     const driver = [
       'zmodload zsh/zpty',
       "zpty -b z 'zsh -f -i'",
-      `zpty -w z 'PS1="%% "; autoload -Uz compinit; compinit -u -D; source ${zshFile}; ktrail() {}'`,
-      `zpty -w -n z ${JSON.stringify(line)}$'\\t'`,
-      'sleep 1',
-      "zpty -w z $'\\C-aprint -r -- @@ \\C-e @@'",
-      'out=""; for i in {1..40}; do sleep 0.1; while zpty -rt z c 2>/dev/null; do out+=$c; done;',
-      '  [[ $out == *$\'\\n\'"@@ "*" @@"* ]] && break; done',
+      `zpty -w z ${JSON.stringify(setup).replace(/\$/g, '\\$')}`,
+      "seen=''",
+      'for i in {1..200}; do while zpty -rt z c 2>/dev/null; do seen+=$c; done; [[ $seen == *READY-42* ]] && break; sleep 0.05; done',
+      `zpty -w -n z ${JSON.stringify(line)}$'\t\x18'`,
+      `for i in {1..200}; do [[ -s ${out} ]] && break; sleep 0.05; done`,
       'zpty -d z',
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a zsh parameter expansion, not a template
-      "print -r -- ${${(M)${(f)out//$'\\r'/}:#@@ *}[1]}",
     ].join('\n');
-    const r = spawnSync('zsh', ['-f', '-c', driver], { encoding: 'utf8', cwd: dir, timeout: 20_000 });
-    return r.stdout.trim().replace(/^@@ /, '').replace(/ @@$/, '').trim();
+    spawnSync('zsh', ['-f', '-c', driver], { encoding: 'utf8', cwd: dir, timeout: 30_000 });
+    try {
+      return readFileSync(out, 'utf8').trimEnd();
+    } catch {
+      return '';
+    }
   };
   it('-e del<TAB> completes delete_module', () => {
     assert.equal(zsh('ktrail -e del'), 'ktrail -e delete_module');
