@@ -40,7 +40,17 @@ function skipReason(): string | undefined {
 }
 
 await ensureDocker().catch(() => undefined);
-const skip = skipReason();
+/**
+ * The base image, made before the tests so that a Debian mirror that cannot be reached (debootstrap fails)
+ * skips them with the reason instead of failing; a failing image build still fails.
+ */
+const base =
+  skipReason() === undefined
+    ? await nodeBaseImage().catch((e: unknown) => new Error(e instanceof Error ? e.message : String(e)))
+    : undefined;
+const skip =
+  skipReason() ??
+  (base instanceof Error ? `making the Debian 12 base image failed: ${base.message}` : undefined);
 
 function ourPrograms(): string[] {
   const r = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' });
@@ -110,8 +120,7 @@ describe('the container image', { skip, timeout: 30 * 60_000 }, () => {
   let size = 0;
 
   before(async () => {
-    await ensureDocker();
-    const base = await nodeBaseImage();
+    if (base === undefined || base instanceof Error) throw new Error('no base image');
     process.stderr.write(
       `# base image ${base.tag}: ${base.seconds.toFixed(0)} s (root file system ${base.rootfsMade ? 'made' : 'cached'})\n`,
     );
