@@ -1,13 +1,13 @@
 /**
  * Kernel feature probes, run before anything is loaded. The report is plain data; `describeMissing` turns
- * it into one sentence for the operator. Probing needs root (BPF_PROG_LOAD); without it the BPF probes
- * report false and `root` says why.
+ * it into one sentence for the operator. Probing needs CAP_BPF and CAP_PERFMON (BPF_PROG_LOAD), not uid 0:
+ * openCapture checks them first (capabilities.ts); without them the BPF probes report false.
  */
 import { existsSync } from 'node:fs';
 import type { NativeAddon } from '../native/binding.js';
 
 export interface FeatureReport {
-  /** Effective uid 0. */
+  /** Effective uid 0 (informational: the capture needs capabilities, not uid 0; see capabilities.ts). */
   readonly root: boolean;
   /** Kernel BTF at /sys/kernel/btf/vmlinux (CO-RE relocations need it). */
   readonly btf: boolean;
@@ -52,7 +52,6 @@ export function probeFeatures(native: NativeAddon): FeatureReport {
   if (!kprobes) reasons['kprobes'] = 'the kernel has no kprobe support (CONFIG_KPROBES unset)';
   const tracefs = TRACEFS.some((p) => existsSync(p));
   if (!tracefs) reasons['tracefs'] = 'tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)';
-  if (!root) reasons['root'] = 'not running as root';
   return {
     root,
     btf,
@@ -69,7 +68,6 @@ export function probeFeatures(native: NativeAddon): FeatureReport {
 /** The features the syscall tracer cannot run without. */
 export function missingRequired(r: FeatureReport): string[] {
   const out: string[] = [];
-  if (!r.root) out.push('root');
   if (!r.btf) out.push('kernel BTF');
   if (!r.ringbuf) out.push('the BPF ring buffer (Linux 5.8+)');
   if (!r.rawTracepoint) out.push('raw tracepoints');

@@ -21,6 +21,7 @@ import type { EventSpec } from '../catalog/types.js';
 import { KtrailError } from '../errors.js';
 import { loadNative, type NativeAddon, type NativeBpfObject, packageRoot } from '../native/binding.js';
 import type { KernelPlan } from '../policy/compile.js';
+import { requireCapabilities } from './capabilities.js';
 import {
   type EventStats,
   encodeCompatNr,
@@ -315,20 +316,17 @@ function abiError(path: string, why: string): KtrailError {
 }
 
 /**
- * Start tracing `spec.events`. Throws KtrailError NOT_ROOT / KERNEL_FEATURE_MISSING / NATIVE_MISSING before
- * touching the kernel, ABI_MISMATCH for an object from another build, NativeError (BPF_LOAD_FAILED,
+ * Start tracing `spec.events`. Throws KtrailError CAPABILITY_MISSING / KERNEL_FEATURE_MISSING /
+ * NATIVE_MISSING before touching the kernel, ABI_MISMATCH for an object from another build, NativeError (BPF_LOAD_FAILED,
  * BPF_VERIFIER_REJECTED, BPF_ATTACH_FAILED, LIBBPF) after; in every failure case nothing stays loaded.
  */
 export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadNative()): Promise<Capture> {
   const startedAt = performance.now();
   const ringBytes = checkSpec(spec);
+  // Capabilities first: without CAP_BPF the feature probes below would all read as "unsupported".
+  requireCapabilities();
   const features = probeFeatures(native);
   const missing = missingRequired(features);
-  if (missing.includes('root')) {
-    throw new KtrailError('NOT_ROOT', 'starting the capture: loading BPF programs needs root', {
-      hint: 'run ktrail with sudo (or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)',
-    });
-  }
   if (missing.length > 0) {
     throw new KtrailError('KERNEL_FEATURE_MISSING', `starting the capture: ${describeMissing(features)}`, {
       hint: 'ktrail needs Linux 5.8+ with CONFIG_DEBUG_INFO_BTF=y',

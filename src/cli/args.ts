@@ -74,7 +74,7 @@ export interface ParsedArgs {
   readonly flags: ReadonlySet<string>;
 }
 
-export const COMMANDS = ['list', 'man', 'analyze', 'version', 'help'] as const;
+export const COMMANDS = ['list', 'man', 'analyze', 'completion', 'version', 'help'] as const;
 
 function envName(long: string): string {
   return `KTRAIL_${long.toUpperCase().replace(/-/g, '_')}`;
@@ -177,6 +177,7 @@ export function usage(): string {
     '       ktrail list --signatures [--json]   list the detection rules and whether they can run here',
     '       ktrail man EVENT|TABLE|filters      an event, a flag table or the filter grammar explained',
     '       ktrail analyze FILE [-o table]      run the detection rules over a JSON-lines file of events',
+    '       ktrail completion bash|zsh|fish   a shell completion script: source <(ktrail completion bash)',
     '       ktrail version',
     '',
     'Flags (each long flag also reads KTRAIL_<NAME> from the environment):',

@@ -11,6 +11,7 @@ import { runAnalyze } from './commands/analyze.js';
 import { runList, runListSignatures } from './commands/list.js';
 import { runMan } from './commands/man.js';
 import { runTrace } from './commands/trace.js';
+import { completionModel, completionScript } from './completion.js';
 
 export interface Io {
   readonly out: (text: string) => void;
@@ -22,11 +23,15 @@ const stdio: Io = {
   err: (t) => process.stderr.write(`${t}\n`),
 };
 
-function version(): string {
+function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };
-  return `ktrail ${pkg.version}`;
+  return pkg.version;
+}
+
+function version(): string {
+  return `ktrail ${packageVersion()}`;
 }
 
 /** Prints an error the way a person should see it: what failed, then what to do. */
@@ -62,6 +67,13 @@ export async function main(argv: readonly string[], io: Io = stdio, env = proces
         return await runAnalyze(args.positionals, args, io);
       case 'man':
         io.out(runMan(args.positionals));
+        return 0;
+      case 'completion':
+        if (args.positionals.length > 1)
+          throw new KtrailError('USAGE', `completion takes one shell, not '${args.positionals.join(' ')}'`, {
+            hint: 'ktrail completion bash|zsh|fish',
+          });
+        io.out(completionScript(args.positionals[0], completionModel(packageVersion())).trimEnd());
         return 0;
       case 'version':
         io.out(version());

@@ -1,7 +1,9 @@
 /**
- * The only module that loads the native addon (native/build/Release/ktrail.node). It resolves the file from
- * the package root (this file compiles to dist/src/native/binding.js), injects NativeError so every native
- * failure arrives typed, and types the addon's surface. Loading happens once, on first use.
+ * The only module that loads the native addon. node-gyp-build picks the file inside the package's `native/`
+ * folder: a build from source (native/build/Release/ktrail.node, what `npm run setup` makes in a clone) wins,
+ * else the prebuild shipped in the npm package (native/prebuilds/linux-x64/node.napi.glibc.node, made by
+ * scripts/prebuild.sh at `npm pack`). This module injects NativeError so every native failure arrives typed,
+ * and types the addon's surface. Loading happens once, on first use.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -94,9 +96,30 @@ export function packageRoot(): string {
   return existsSync(resolve(up, 'package.json')) ? up : resolve(up, '..');
 }
 
-/** Absolute path of the addon file. */
+/** The folder node-gyp-build searches: it holds binding.gyp, build/ (from source) and prebuilds/. */
+export function addonDir(): string {
+  return resolve(packageRoot(), 'native');
+}
+
+/** node-gyp-build's resolver: the path of the best matching .node file; throws when none matches. */
+type ResolveAddon = (dir: string) => string;
+
+/**
+ * Absolute path of the addon file that loads: the source build, else the matching prebuild. Throws KtrailError
+ * NATIVE_MISSING, with node-gyp-build's list of what it looked for, when there is neither.
+ */
 export function addonPath(): string {
-  return resolve(packageRoot(), 'native', 'build', 'Release', 'ktrail.node');
+  const require = createRequire(import.meta.url);
+  const resolveAddon = (require('node-gyp-build') as { resolve: ResolveAddon }).resolve;
+  try {
+    return resolveAddon(addonDir());
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message.trim().replace(/\s*\n\s*/g, '; ') : String(cause);
+    throw new KtrailError('NATIVE_MISSING', `finding the native addon: ${why}`, {
+      hint: 'in a clone, run npm run setup; an installed package ships a prebuild for linux-x64 (glibc) only',
+      cause,
+    });
+  }
 }
 
 let cached: NativeAddon | undefined;
@@ -105,11 +128,6 @@ let cached: NativeAddon | undefined;
 export function loadNative(): NativeAddon {
   if (cached !== undefined) return cached;
   const file = addonPath();
-  if (!existsSync(file)) {
-    throw new KtrailError('NATIVE_MISSING', `loading the native addon: ${file} does not exist`, {
-      hint: 'run npm run setup',
-    });
-  }
   const require = createRequire(import.meta.url);
   let addon: NativeAddon;
   try {
@@ -117,7 +135,9 @@ export function loadNative(): NativeAddon {
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);
     throw new KtrailError('NATIVE_MISSING', `loading the native addon: ${why}`, {
-      hint: 'run npm run setup (it rebuilds the addon against this Node.js and libbpf)',
+      hint:
+        'the addon needs libbpf.so.1 (libbpf 1.0 or later), libelf.so.1 and glibc 2.32 or later; ' +
+        'in a clone, npm run setup rebuilds it against this Node.js and libbpf',
       cause,
     });
   }
@@ -126,7 +146,11 @@ export function loadNative(): NativeAddon {
   return addon;
 }
 
-/** True when the addon file exists (tests use it to skip with a reason). */
+/** True when an addon file is there to load (tests use it to skip with a reason). */
 export function nativeAvailable(): boolean {
-  return existsSync(addonPath());
+  try {
+    return existsSync(addonPath());
+  } catch {
+    return false;
+  }
 }

@@ -201,7 +201,7 @@ describe('ktrail CLI, bad input', () => {
     assert.equal(r.stdout, '');
   });
 
-  it('not root: one clear sentence, exit 1, nothing attached', {
+  it('not root and no capabilities: one clear sentence naming them, exit 1, nothing attached', {
     skip: process.geteuid?.() !== 0 ? 'needs root to drop to nobody' : undefined,
   }, () => {
     const r = spawnSync(process.execPath, [cli, '-e', 'delete_module'], {
@@ -210,10 +210,16 @@ describe('ktrail CLI, bad input', () => {
       gid: 65534,
     });
     assert.equal(r.status, 1);
+    const [first, hint, rest] = r.stderr.split('\n');
     assert.equal(
-      r.stderr,
-      'ktrail: starting the capture: loading BPF programs needs root\n  hint: run ktrail as root (sudo npx ktrail ...)\n',
+      first,
+      'ktrail: starting the capture: these capabilities are missing: ' +
+        'CAP_BPF (to create BPF maps and load BPF programs), ' +
+        'CAP_PERFMON (to load tracing programs: raw tracepoints, tp_btf), ' +
+        "CAP_SYS_PTRACE (to read other users' /proc/<pid>/exe: executable paths, the process tree)",
     );
+    assert.match(hint ?? '', /^ {2}hint: run as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE /);
+    assert.equal(rest, '');
     assert.deepEqual(ourPrograms(), []);
   });
 

@@ -29,13 +29,18 @@ export interface Run {
   readonly code: number | null;
 }
 
-/** Starts ktrail, waits for "tracing", runs `during`, then SIGINT; resolves when it exits. */
+/**
+ * Starts ktrail, waits for "tracing", runs `during`, then SIGINT; resolves when it exits. `wrapper` is a
+ * command that execs the rest of its arguments (e.g. `setpriv --reuid=nobody ...`): ktrail then runs under it.
+ */
 export async function traceWhile(
   args: readonly string[],
   during: () => Promise<void> | void,
   settleMs = 400,
+  wrapper: readonly string[] = [],
 ): Promise<Run> {
-  const child: ChildProcess = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...wrapper, process.execPath, cli, ...args];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => {

@@ -8,8 +8,11 @@
  *   under HARNESS_ROOT (data, exec root, socket, pidfile), ignores /etc/docker/daemon.json, uses the cgroupfs
  *   driver (containers sit in `/docker/<64 hex>` in every hierarchy) and sets up no networking at all: no
  *   bridge, no iptables rules, no ip_forward change. Its log goes to a temporary file.
- * - Every container runs with `--network none`. Every container and image made here is tracked; `cleanupAll()`
- *   removes the containers, then the images, then stops the daemon if this harness started it and removes
+ * - Every container runs with `--network none`. The one exception is `buildImage()`: `docker build --network host`,
+ *   so that a Dockerfile's apt-get and npm reach their registries (containers that run stay without network).
+ *   Every container and image made here is tracked; `cleanupAll()`
+ *   removes the containers, then the images (and the dangling stage images of builds from a base image the
+ *   harness imported, which carry its label), then stops the daemon if this harness started it and removes
  *   what the daemon left: processes (containerd, shims, container processes), mounts, files, the `docker`
  *   cgroups, /run/docker, /run/containerd and /etc/docker/key.json when they did not exist before.
  * - Lifetime: one process at a time owns the harness daemon (HARNESS_ROOT/owner.json is the lock; others wait up
@@ -286,6 +289,95 @@ export async function removeImage(ref: string): Promise<void> {
   return dropImage(ref, false);
 }
 
+/**
+ * Imports a root file system tarball as an image (`docker import`) with the harness label, `changes` (Dockerfile
+ * instructions such as `ENV PATH=...`) applied. Returns the image id; the image is tracked for cleanupAll().
+ */
+export async function importImage(
+  tar: string,
+  tag: string,
+  changes: readonly string[] = [],
+  timeoutMs = 300_000,
+): Promise<string> {
+  const s = await current();
+  const argv = ['import', '--change', `LABEL ${HARNESS_LABEL}=1`];
+  for (const c of changes) argv.push('--change', c);
+  argv.push('--message', `ktrail e2e ${tag}`, tar, tag);
+  const id = (await cli(s, argv, timeoutMs)).trim();
+  if (!/^sha256:[0-9a-f]{64}$/.test(id))
+    throw new DockerError(`importing ${tar} as ${tag}: docker import printed no image id: ${id}`);
+  images.add(id);
+  return id;
+}
+
+/** What `buildImage` builds. */
+export interface BuildOptions {
+  /** The build context directory. */
+  readonly context: string;
+  /** The Dockerfile, absolute or relative to the context. */
+  readonly dockerfile: string;
+  readonly tag: string;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  /** Bound on the whole build (default 20 minutes). */
+  readonly timeoutMs?: number;
+}
+
+/** A finished build. */
+export interface BuiltImage {
+  /** `sha256:<64 hex>`. */
+  readonly id: string;
+  /** What docker build printed (classic builder: one line per step). */
+  readonly log: string;
+  readonly seconds: number;
+}
+
+/**
+ * Builds an image with the classic builder (`DOCKER_BUILDKIT=0`, which docker.io 20.10 has without plugins),
+ * `--network host` (the Dockerfile's package managers need their registries; no other harness command gets a
+ * network), `--rm --force-rm` (no intermediate container stays) and the harness label. The image is tracked for
+ * cleanupAll(). Throws DockerError with the last lines of the build log when the build fails or times out.
+ */
+export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
+  const s = await current();
+  const argv = ['build', '--network', 'host', '--rm', '--force-rm', '--label', `${HARNESS_LABEL}=1`];
+  for (const [k, v] of Object.entries(opts.buildArgs ?? {})) argv.push('--build-arg', `${k}=${v}`);
+  argv.push('--file', opts.dockerfile, '--tag', opts.tag, opts.context);
+  const started = Date.now();
+  const r = await exec(s.daemon.cli, argv, {
+    env: { ...s.env, DOCKER_BUILDKIT: '0' },
+    timeoutMs: opts.timeoutMs ?? 20 * 60_000,
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const log = r.stdout + r.stderr;
+  const inspect = await exec(s.daemon.cli, ['image', 'inspect', '--format', '{{.Id}}', opts.tag], {
+    env: s.env,
+    timeoutMs: CLI_MS,
+  });
+  const id = inspect.code === 0 ? inspect.stdout.trim() : '';
+  if (r.code !== 0 || !/^sha256:[0-9a-f]{64}$/.test(id)) {
+    const tail = log.trimEnd().split('\n').slice(-25).join('\n');
+    throw new DockerError(
+      `building ${opts.tag} from ${opts.dockerfile}: ${why(r)}; the build printed:\n${tail}`,
+    );
+  }
+  images.add(id);
+  return { id, log, seconds };
+}
+
+/** What a container printed so far, stdout and stderr apart (`docker logs`). */
+export async function containerLogs(id: string): Promise<{ stdout: string; stderr: string }> {
+  const s = await current();
+  const r = await exec(s.daemon.cli, ['logs', id], { env: s.env, timeoutMs: CLI_MS });
+  if (r.code !== 0) throw new DockerError(`reading the logs of container ${id}: ${why(r)}`);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The size of an image in bytes, all layers counted (what `docker images` shows). */
+export async function imageSize(ref: string): Promise<number> {
+  const out = await docker(['image', 'inspect', '--format', '{{.Size}}', ref]);
+  return Number(out.trim());
+}
+
 async function dropImage(ref: string, force: boolean): Promise<void> {
   const s = await current();
   const args = force ? ['image', 'rm', '--force', ref] : ['image', 'rm', ref];
@@ -381,7 +473,14 @@ export async function cleanupAll(): Promise<void> {
   const problems: string[] = [];
   if (session !== undefined) {
     for (const id of [...containers]) await removeContainer(id).catch((e: unknown) => problems.push(text(e)));
-    for (const id of [...images]) await dropImage(id, true).catch((e: unknown) => problems.push(text(e)));
+    // Newest first (a built image before its base), then the dangling stage images of multi-stage builds
+    // (those from a harness base image carry its label), then once more what had children until then.
+    const failed: string[] = [];
+    for (const id of [...images].reverse()) await dropImage(id, true).catch(() => failed.push(id));
+    await docker(['image', 'prune', '--force', '--filter', `label=${HARNESS_LABEL}=1`]).catch((e: unknown) =>
+      problems.push(text(e)),
+    );
+    for (const id of failed) await dropImage(id, true).catch((e: unknown) => problems.push(text(e)));
   }
   await stopDockerIfStarted().catch((e: unknown) => problems.push(text(e)));
   if (problems.length > 0) throw new DockerError(`cleaning up after docker tests: ${problems.join('; ')}`);
@@ -820,6 +919,7 @@ function cleanupSync(): void {
     spawnSync(s.daemon.cli, args, { env: s.env, timeout: 20_000, stdio: 'ignore' });
   if (containers.size > 0) run(['rm', '--force', '--volumes', ...containers]);
   if (images.size > 0) run(['image', 'rm', '--force', ...images]);
+  run(['image', 'prune', '--force', '--filter', `label=${HARNESS_LABEL}=1`]);
   containers.clear();
   images.clear();
   if (s.daemon.startedByUs && s.owner !== undefined) {

@@ -5,6 +5,7 @@
  * print a summary and exit 0.
  */
 
+import { requireCapabilities } from '../../capture/capabilities.js';
 import { type Capture, lostByName, openCapture } from '../../capture/session.js';
 import { createEnricher } from '../../enrich/index.js';
 import { KtrailError } from '../../errors.js';
@@ -60,11 +61,8 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
       { hint: 'pick syscall events, e.g. -e delete_module' },
     );
   }
-  if (process.geteuid?.() !== 0) {
-    throw new KtrailError('NOT_ROOT', 'starting the capture: loading BPF programs needs root', {
-      hint: 'run ktrail as root (sudo npx ktrail ...)',
-    });
-  }
+  // Root, or the capabilities alone (CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE): named here when one is missing.
+  requireCapabilities();
 
   // 2. The process tree (executable paths, ancestry, follow, prev_comm), then the outputs: every JSON
   // destination shares one rendering; each table has its own.
