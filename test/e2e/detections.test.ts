@@ -10,7 +10,7 @@
  * (`docker-<64 hex>.scope`), removed afterwards. Root only; skips with a reason otherwise.
  */
 import assert from 'node:assert/strict';
-import { type SpawnOptions, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -31,7 +31,15 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findCgroup2Mount } from '../../src/enrich/container.js';
 import { kernelDev } from '../../src/enrich/inode-watch.js';
-import { helpers, jsonEvents, liveSkipReason, type Run, traceWhile } from './run-ktrail.js';
+import {
+  type Done,
+  helpers,
+  jsonEvents,
+  liveSkipReason,
+  type Run,
+  runAsync,
+  traceWhile,
+} from './run-ktrail.js';
 
 const skip = liveSkipReason();
 const TRIGGER = join(helpers, 'trigger');
@@ -46,29 +54,6 @@ interface Arg {
   readonly name: string;
   readonly type: string;
   readonly value: unknown;
-}
-interface Done {
-  readonly pid: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number | null;
-}
-
-/** Runs a program to its end without blocking the event loop (ktrail's output pipe must keep draining). */
-function runAsync(cmd: string, args: readonly string[], opts: SpawnOptions = {}): Promise<Done> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ pid: child.pid ?? 0, stdout, stderr, code }));
-  });
 }
 
 interface Triggered {

@@ -2,7 +2,7 @@
  * Support for end-to-end tests: run the real `ktrail` CLI as a child process, wait until it has attached,
  * run triggers, stop it with SIGINT and hand back what it printed. Not a test file itself.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,4 +86,48 @@ export function jsonEvents(r: Run): Record<string, unknown>[] {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((e) => e['eventName'] !== 'lost_events');
+}
+
+export interface Done {
+  readonly pid: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+}
+
+/** Runs a program to its end without blocking the event loop (ktrail's output pipe must keep draining). */
+export function runAsync(cmd: string, args: readonly string[], opts: SpawnOptions = {}): Promise<Done> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ pid: child.pid ?? 0, stdout, stderr, code }));
+  });
+}
+
+/** What build/helpers/kevents printed: its pid and its "key value" lines. */
+export interface Kevents {
+  readonly pid: number;
+  readonly facts: Readonly<Record<string, string>>;
+}
+
+/** Runs build/helpers/kevents ACTION ARG...; throws with its output when it fails. */
+export async function kevents(...args: string[]): Promise<Kevents> {
+  const d = await runAsync(resolve(helpers, 'kevents'), args);
+  const m = /^pid (\d+)/.exec(d.stdout);
+  if (m === null || d.code !== 0)
+    throw new Error(`kevents ${args.join(' ')} exited ${d.code}: ${d.stdout}${d.stderr}`);
+  const facts: Record<string, string> = {};
+  for (const line of d.stdout.split('\n').slice(1)) {
+    const sp = line.indexOf(' ');
+    if (sp > 0) facts[line.slice(0, sp)] = line.slice(sp + 1);
+  }
+  return { pid: Number(m[1]), facts };
 }
