@@ -6,19 +6,25 @@
 //   loadgen rate  SYSCALL RATE MS         one thread, RATE calls per second in 1 ms bursts, for MS ms
 //                                         (MS = 0: until killed; prints nothing then)
 //
-// SYSCALL is getppid or delmod (delete_module("ktrail_bench", O_NONBLOCK|O_TRUNC = 0xa00), which returns
-// ENOSYS on a kernel without modules and ENOENT with them). Output is one line of key=value pairs:
+// SYSCALL is getppid, delmod (delete_module("ktrail_bench", O_NONBLOCK|O_TRUNC = 0xa00), which returns
+// ENOSYS on a kernel without modules and ENOENT with them), openat (openat(AT_FDCWD, "/usr/bin/env",
+// O_RDONLY) then close: one call counts the pair) or connect (connect of a UDP socket, one per thread, to
+// 127.0.0.1:9: no packet is sent, the kernel only records the peer). Output is one line of key=value pairs:
 //   calls=N threads=T ns=ELAPSED ns_per_call=X cpu_ns_per_call=C calls_per_s=Y
 // ns_per_call is the wall time of one thread divided by its calls, averaged over threads (the cost one caller
 // sees, including time it waits for a CPU); cpu_ns_per_call is the same with the thread's CPU time (what the
 // syscall and the BPF programs running in it cost); calls_per_s is the total over all threads.
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +40,10 @@ struct worker {
   uint64_t cpu_ns;
 };
 
+enum sys { SYS_GETPPID_, SYS_DELMOD_, SYS_OPENAT_, SYS_CONNECT_ };
+
 static enum mode g_mode;
-static int g_delmod;
+static enum sys g_sys;
 static uint64_t g_count;
 static uint64_t g_ms;
 static uint64_t g_rate;
@@ -47,13 +55,47 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-// The module name lives on the caller's stack: a kernel without modules never reads it, so a literal's page
-// might never be faulted in and a tracer's non-faulting read would fail.
-static inline void one_call(const char *name) {
-  if (g_delmod)
-    syscall(SYS_delete_module, name, 0xa00);
-  else
+// What one thread's calls need: the module name on the caller's stack (a kernel without modules never reads
+// it, so a literal's page might never be faulted in and a tracer's non-faulting read would fail), the UDP
+// socket and its peer for connect.
+struct callctx {
+  char name[16];
+  int sock;
+  struct sockaddr_in peer;
+};
+
+static void ctx_init(struct callctx *c) {
+  memcpy(c->name, "ktrail_bench", sizeof("ktrail_bench"));
+  c->sock = -1;
+  memset(&c->peer, 0, sizeof(c->peer));
+  c->peer.sin_family = AF_INET;
+  c->peer.sin_port = htons(9);
+  c->peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (g_sys == SYS_CONNECT_) {
+    c->sock = socket(AF_INET, SOCK_DGRAM, 0);
+    if (c->sock < 0) {
+      perror("loadgen: socket");
+      exit(1);
+    }
+  }
+}
+
+static inline void one_call(struct callctx *c) {
+  switch (g_sys) {
+  case SYS_DELMOD_:
+    syscall(SYS_delete_module, c->name, 0xa00);
+    break;
+  case SYS_OPENAT_: {
+    int fd = openat(AT_FDCWD, "/usr/bin/env", O_RDONLY);
+    if (fd >= 0) close(fd);
+    break;
+  }
+  case SYS_CONNECT_:
+    connect(c->sock, (struct sockaddr *)&c->peer, sizeof(c->peer));
+    break;
+  default:
     syscall(SYS_getppid);
+  }
 }
 
 static uint64_t thread_cpu_ns(void) {
@@ -64,17 +106,18 @@ static uint64_t thread_cpu_ns(void) {
 
 static void *run(void *arg) {
   struct worker *w = arg;
-  char name[] = "ktrail_bench";
+  struct callctx c;
+  ctx_init(&c);
   pthread_barrier_wait(&g_start);
   uint64_t c0 = thread_cpu_ns();
   uint64_t t0 = now_ns();
   uint64_t calls = 0;
   if (g_mode == MODE_LOOP) {
-    for (; calls < g_count; calls++) one_call(name);
+    for (; calls < g_count; calls++) one_call(&c);
   } else {
     uint64_t end = t0 + g_ms * 1000000ull;
     for (;;) {
-      for (int i = 0; i < 256; i++) one_call(name);
+      for (int i = 0; i < 256; i++) one_call(&c);
       calls += 256;
       if (now_ns() >= end) break;
     }
@@ -86,7 +129,8 @@ static void *run(void *arg) {
 }
 
 static void run_rate(void) {
-  char name[] = "ktrail_bench";
+  struct callctx c;
+  ctx_init(&c);
   uint64_t per_ms = g_rate / 1000, extra = g_rate % 1000, acc = 0, calls = 0;
   struct timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
@@ -98,7 +142,7 @@ static void run_rate(void) {
       acc -= 1000;
       n++;
     }
-    for (uint64_t i = 0; i < n; i++) one_call(name);
+    for (uint64_t i = 0; i < n; i++) one_call(&c);
     calls += n;
     next.tv_nsec += 1000000;
     if (next.tv_nsec >= 1000000000) {
@@ -117,7 +161,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: loadgen loop|time|storm SYSCALL THREADS COUNT|MS\n"
           "       loadgen rate SYSCALL RATE MS\n"
-          "SYSCALL: getppid or delmod\n");
+          "SYSCALL: getppid, delmod, openat or connect\n");
   exit(2);
 }
 
@@ -134,8 +178,14 @@ int main(int argc, char **argv) {
   else
     usage();
   if (strcmp(argv[2], "delmod") == 0)
-    g_delmod = 1;
-  else if (strcmp(argv[2], "getppid") != 0)
+    g_sys = SYS_DELMOD_;
+  else if (strcmp(argv[2], "openat") == 0)
+    g_sys = SYS_OPENAT_;
+  else if (strcmp(argv[2], "connect") == 0)
+    g_sys = SYS_CONNECT_;
+  else if (strcmp(argv[2], "getppid") == 0)
+    g_sys = SYS_GETPPID_;
+  else
     usage();
   char *end;
   unsigned long long a = strtoull(argv[3], &end, 10);

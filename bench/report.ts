@@ -57,6 +57,32 @@ export function renderMarkdown(r: Results): string {
   }
   L.push('');
 
+  if (r.kevents !== undefined) {
+    const ke = r.kevents;
+    L.push('## 1b. Kernel events: caller CPU per call (ns, one thread)');
+    L.push('');
+    L.push(
+      '`openat("/usr/bin/env")` + `close` counted as one call; `connect` of a UDP socket to 127.0.0.1:9 (no packet ' +
+        'sent). The kernel-event rows resolve the opened file (path walk, dev, inode, ctime) and the socket ' +
+        "(family, address) in the kernel at sys_exit; the syscall rows copy the caller's arguments. " +
+        '"added" is the difference to *nothing attached*, in the calling thread\'s CPU time.',
+    );
+    L.push('');
+    L.push('| configuration | openat+close ns | added | connect ns | added |');
+    L.push('|---|---|---|---|---|');
+    const o0 = ke.openat[BASE]?.median ?? Number.NaN;
+    const k0 = ke.connect[BASE]?.median ?? Number.NaN;
+    for (const k of ke.configs) {
+      const o = ke.openat[k];
+      const c = ke.connect[k];
+      const added = (x: number, base: number) => (k === BASE ? '-' : `${fmtNum(x - base)} ns`);
+      L.push(
+        `| ${k} | ${fmtSummary(o)} | ${added(o?.median ?? Number.NaN, o0)} | ${fmtSummary(c)} | ${added(c?.median ?? Number.NaN, k0)} |`,
+      );
+    }
+    L.push('');
+  }
+
   L.push(`## 2. Throughput and loss (delete_module storm, ${r.options.stormMs / 1000} s)`);
   L.push('');
   L.push(

@@ -2,6 +2,9 @@
  * npm run bench: ktrail against the empty-program floor, bpftrace and auditd, measured side by side in one run.
  * Suites, in this order (audit last: once audit is enabled, every new task pays extra until it is disabled):
  *   1. overhead    ns per getppid (unselected) and per delete_module (traced) call, configurations alternated
+ *   1b. kevents    caller CPU per openat+close and per UDP connect: not selected, traced as syscalls, and
+ *                  traced as kernel events (security_file_open, security_socket_connect: paths and sockets
+ *                  resolved in the kernel)
  *   2. throughput  a delete_module storm from 1 and 2 threads; events delivered, seq gaps, reported loss
  *   3. pipeline    the live pipeline (src/pipeline) on captured batches in this process, events/s on one core
  *   4. startup     launch to the first delivered event; RSS idle and at ~100k events/s; a CPU profile
@@ -83,6 +86,13 @@ export interface Results {
     /** The same, in the calling thread's CPU time (excludes waiting for a CPU the tracer's consumer holds). */
     delmodCpu: Record<string, Summary>;
     samples: Record<string, { getppid: number[]; delmod: number[]; delmodCpu: number[] }>;
+  };
+  /** Caller CPU ns per call, by configuration (1b). */
+  kevents?: {
+    configs: string[];
+    openat: Record<string, Summary>;
+    connect: Record<string, Summary>;
+    samples: Record<string, { openat: number[]; connect: number[] }>;
   };
   throughput: StormResult[];
   pipeline?: {
@@ -196,6 +206,48 @@ async function overheadSuite(res: Results, tracers: Tracer[], reps: number, tag 
     res.overhead.delmod[k] = summarize(s.delmod);
     res.overhead.delmodCpu[k] = summarize(s.delmodCpu);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1b. What the kernel events add to the calls they are built from
+
+const KE_UNSELECTED = 'ktrail -e delete_module (openat, connect not selected)';
+const KE_SYSCALLS = 'ktrail -e openat,connect';
+const KE_KERNEL = 'ktrail -e security_file_open,security_socket_connect';
+
+async function keventsSuite(res: Results, reps: number): Promise<void> {
+  const configs: Tracer[] = [
+    nothing,
+    emptyProgram(),
+    ktrail({ name: KE_UNSELECTED, args: ['-e', 'delete_module', '-o', 'none'], stdout: '/dev/null' }),
+    ktrail({ name: KE_SYSCALLS, args: ['-e', 'openat,connect', '-o', 'none'], stdout: '/dev/null' }),
+    ktrail({
+      name: KE_KERNEL,
+      args: ['-e', 'security_file_open,security_socket_connect', '-o', 'none'],
+      stdout: '/dev/null',
+    }),
+  ];
+  const ke = { configs: configs.map((t) => t.name), openat: {}, connect: {}, samples: {} } as NonNullable<
+    Results['kevents']
+  >;
+  for (const t of configs) ke.samples[t.name] = { openat: [], connect: [] };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const t of configs) {
+      log(`kevents ${rep + 1}/${reps}: ${t.name}`);
+      await t.start();
+      try {
+        ke.samples[t.name]!.openat.push((await loadgen('time', 'openat', 1, MEASURE_MS)).cpuNsPerCall);
+        ke.samples[t.name]!.connect.push((await loadgen('time', 'connect', 1, MEASURE_MS)).cpuNsPerCall);
+      } finally {
+        await t.stop();
+      }
+    }
+  }
+  for (const [k, v] of Object.entries(ke.samples)) {
+    ke.openat[k] = summarize(v.openat);
+    ke.connect[k] = summarize(v.connect);
+  }
+  res.kevents = ke;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -483,6 +535,16 @@ function targets(res: Results): void {
       });
     }
   }
+  if (res.kevents !== undefined) {
+    const o = res.kevents.openat;
+    const ratio = (o[KE_UNSELECTED]?.median ?? Number.NaN) / (o[FLOOR]?.median ?? Number.NaN);
+    out.push({
+      what: 'openat+close (not selected) under ktrail -e delete_module, caller CPU vs the floor',
+      value: `${ratio.toFixed(2)}x`,
+      target: '<= 1.10x',
+      status: Number.isFinite(ratio) ? (ratio <= 1.1 ? 'ok' : 'MISS') : 'n/a',
+    });
+  }
   const storms = res.throughput.filter((e) => e.tracer.startsWith('ktrail'));
   if (storms.length > 0) {
     const best = Math.max(...storms.map((e) => e.deliveredPerS?.median ?? 0));
@@ -576,6 +638,7 @@ async function main(): Promise<void> {
     configs.push(bpftrace('bpftrace raw_syscalls filter + printf', join(TMP, 'delete_module.bt'), out));
   }
   await overheadSuite(res, configs, opts.reps);
+  await keventsSuite(res, opts.reps);
 
   // 2. Throughput: ktrail and bpftrace alternated, 1 and 2 threads.
   for (let rep = 0; rep < Math.max(2, Math.min(3, opts.reps)); rep++) {
