@@ -6,12 +6,15 @@
  * 1. One trace of every kernel event (plus delete_module and sched_process_exec), scoped to the kevents helper,
  *    while it makes real system calls; each event is checked value by value: the paths the kernel resolved,
  *    ports and addresses the helper printed, mapping addresses, the bytes written, pseudo files (pipe:[ino],
- *    memfd:NAME), a deleted program, paths too deep or too long (cut, with problem "truncated"), and a call
- *    seccomp denied before sys_enter (entrySeen false, the arguments read at exit).
+ *    memfd:NAME), programs run from a deleted file, a memfd and an overlay, paths too deep or too long (cut,
+ *    with problem "truncated"), and calls whose entry ktrail never saw (denied by seccomp before sys_enter; in
+ *    flight when ktrail started): entrySeen false, the arguments read at exit.
  * 2. Evasion: a watched cron file and a sudoers file opened for writing, or replaced, by twelve ways around a
  *    string match on the caller's path (relative to the cwd or a dirfd, `..`, /proc/self/root, /proc/self/cwd,
  *    a symlink, a hard link, /proc/self/fd, openat2, a deleted cwd, a bind mount, a rename onto it); each gives
  *    exactly one finding that names the file.
+ * 3. An in-kernel prefix filter on security_file_open's pathname: it tests the resolved path, so a relative open
+ *    of a matching file passes and an absolute open of another file is dropped in the kernel.
  *
  * The cron and sudoers files are made for the test (a name with this process's pid) and removed after, with
  * /etc/sudoers.d when the test made it. Everything else lives in a temp dir. Root only; skips otherwise.
@@ -19,6 +22,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -32,7 +36,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { kernelDev } from '../../src/enrich/inode-watch.js';
-import { jsonEvents, type Kevents, kevents, liveSkipReason, type Run, traceWhile } from './run-ktrail.js';
+import {
+  jsonEvents,
+  type Kevents,
+  kevents,
+  liveSkipReason,
+  type Run,
+  runAsync,
+  traceWhile,
+} from './run-ktrail.js';
 
 const skip = liveSkipReason();
 
@@ -51,6 +63,7 @@ type Want = Record<string, unknown>;
 const O_LARGEFILE = 0o100000;
 const O_WRONLY = 1;
 const O_NONBLOCK = 0o4000;
+const O_APPEND = 0o2000;
 const O_DIRECTORY = 0o200000;
 const O_PATH = 0o10000000;
 
@@ -99,6 +112,7 @@ describe('kernel events, live: exact values', { skip }, () => {
   const k: Record<string, Kevents> = {};
   const failures: string[] = [];
   let mapped = '';
+  let sleepPid = 0;
 
   async function step(name: string, ...args: string[]): Promise<void> {
     try {
@@ -126,14 +140,25 @@ describe('kernel events, live: exact values', { skip }, () => {
     mkdirSync(join(dir, 'deep2'));
     mapped = join(dir, 'mapped');
     writeFileSync(mapped, Buffer.alloc(4096, 0x90));
+    for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(dir, 'ov', d), { recursive: true });
+    writeFileSync(join(dir, 'ov', 'lower', 'f'), 'lower\n');
+    copyFileSync('/bin/true', join(dir, 'ov', 'lower', 'prog'));
+    // Asleep in clock_nanosleep before ktrail starts: its exit is the first ktrail sees of that call.
+    const sleeper = runAsync('sleep', ['3']);
     run = await traceWhile(
       [
         '-o',
         'json',
         '-e',
-        [...KERNEL_EVENTS, 'delete_module', 'sched_process_exec'].join(','),
+        [
+          ...KERNEL_EVENTS,
+          'delete_module',
+          'sched_process_exec',
+          'clock_nanosleep',
+          'fileless_execution',
+        ].join(','),
         '--scope',
-        'comm=kevents',
+        'comm=kevents,sleep',
         '--scope',
         'follow',
       ],
@@ -149,6 +174,9 @@ describe('kernel events, live: exact values', { skip }, () => {
         await step('deep2', 'deep', join(dir, 'deep2'), '20', '250');
         await step('seccomp', 'seccomp_delmod', 'ktr_e2e');
         await step('execDeleted', 'exec_deleted', '/bin/true');
+        await step('overlay', 'overlay', join(dir, 'ov'));
+        await step('memfdProc', 'memfd_proc', '/bin/true');
+        sleepPid = (await sleeper).pid;
       },
       800,
     );
@@ -405,6 +433,92 @@ describe('kernel events, live: exact values', { skip }, () => {
     assert.match(String(execs[1]!['cmdpath']), /^\/dev\/fd\/\d+$/);
     assert.deepEqual(execs[1]!['argv'], ['kte']);
     assert.equal(path, `/tmp/kte.${pid}`);
+  });
+
+  it('an overlay mount: the open (a copy-up) and the program run show the merged path', () => {
+    const merged = join(dir, 'ov', 'merged');
+    const open = of('overlay', 'security_file_open').filter((e) => values(e)['pathname'] === `${merged}/f`);
+    assert.equal(open.length, 1);
+    sameValues(
+      open[0]!,
+      {
+        pathname: `${merged}/f`,
+        flags: O_LARGEFILE | O_WRONLY | O_APPEND,
+        dev: NUM,
+        inode: NUM,
+        ctime: NUM,
+        syscall_pathname: `${merged}/f`,
+      },
+      'overlay open',
+    );
+    const execs = of('overlay', 'sched_process_exec').map(values);
+    assert.equal(execs.length, 2);
+    assert.equal(execs[1]!['pathname'], `${merged}/prog`);
+    assert.deepEqual(execs[1]!['argv'], ['prog']);
+    // The overlay's own device, not the file system under it.
+    assert.equal(execs[1]!['dev'], values(open[0]!)['dev']);
+    assert.notEqual(execs[1]!['dev'], fileDev(dir));
+  });
+
+  it('execve("/proc/self/fd/N") of a memfd: pathname memfd:NAME, and TRC-105 fires', () => {
+    const fdPath = k['memfdProc']!.facts['path']!;
+    const execs = of('memfdProc', 'sched_process_exec').map(values);
+    assert.equal(execs.length, 2);
+    assert.equal(execs[1]!['pathname'], 'memfd:ktrail-e2e');
+    assert.equal(execs[1]!['cmdpath'], fdPath);
+    const found = of('memfdProc', 'fileless_execution');
+    assert.equal(found.length, 1);
+    assert.deepEqual(values(found[0]!)['pathname'], 'memfd:ktrail-e2e');
+  });
+
+  it('a call in flight when ktrail started: clock_nanosleep of a running sleep, from its exit alone', () => {
+    const got = events.filter((e) => e['hostProcessId'] === sleepPid && e['eventName'] === 'clock_nanosleep');
+    assert.equal(got.length, 1, JSON.stringify(got));
+    assert.equal(got[0]!['entrySeen'], false);
+    assert.equal(got[0]!['returnValue'], 0);
+    assert.equal(got[0]!['durationNs'], undefined);
+    const v = values(got[0]!);
+    assert.equal(v['clockid'], 0);
+    assert.equal(v['flags'], 0);
+    assert.equal(v['request'], 3);
+  });
+});
+
+describe('in-kernel filter on a resolved path, live', { skip }, () => {
+  let dir = '';
+  let run: Run = { stdout: '', stderr: '', code: null };
+  const k: Record<string, Kevents> = {};
+
+  before(async () => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'ktrail-kfilt-')));
+    for (const f of ['keep1', 'keep2', 'drop1']) writeFileSync(join(dir, f), '');
+    run = await traceWhile(
+      ['-o', 'json', '-e', `security_file_open.data.pathname=${dir}/keep*`, '--scope', 'comm=kevents'],
+      async () => {
+        k['plain'] = await kevents('open', 'plain', join(dir, 'keep1'), 'r');
+        k['rel'] = await kevents('open', 'rel', join(dir, 'keep2'), 'r');
+        k['drop'] = await kevents('open', 'plain', join(dir, 'drop1'), 'r');
+      },
+    );
+  });
+
+  after(() => {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes the files under the prefix however they were named, drops the rest in the kernel', () => {
+    assert.equal(run.code, 0, run.stderr);
+    const got = jsonEvents(run).map((e) => [
+      e['hostProcessId'],
+      values(e)['pathname'],
+      values(e)['syscall_pathname'],
+    ]);
+    assert.deepEqual(got, [
+      [k['plain']!.pid, join(dir, 'keep1'), join(dir, 'keep1')],
+      [k['rel']!.pid, join(dir, 'keep2'), 'keep2'],
+    ]);
+    const filtered = /(\d+) filtered in the kernel/.exec(run.stderr);
+    assert.ok(filtered !== null && Number(filtered[1]) > 0, run.stderr);
   });
 });
 

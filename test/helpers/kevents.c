@@ -35,6 +35,10 @@
  *                               open("/proc/self/fd/MEMFD"); prints "pipe INODE"
  *   kevents deep DIR N LEN      N nested directories under DIR, each named LEN 'd's, made and entered through
  *                               dirfds (no long path is ever passed); openat(deepest, "leaf", O_CREAT|O_WRONLY)
+ *   kevents overlay DIR         in a private mount namespace: overlay of DIR/lower (which holds f and prog),
+ *                               DIR/upper, DIR/work on DIR/merged; open merged/f for writing (a copy-up); then
+ *                               execve(merged/prog)
+ *   kevents memfd_proc PROG     memfd_create("ktrail-e2e"), copy PROG into it, execve("/proc/self/fd/N")
  *   kevents seccomp_delmod NAME a seccomp filter makes delete_module fail with EPERM before sys_enter; then
  *                               delete_module(NAME, O_NONBLOCK|O_TRUNC); prints "rc RC errno ERRNO"
  */
@@ -395,6 +399,46 @@ static int do_deep(const char *dir, int n, int len)
 	return opened(openat(d, "leaf", O_CREAT | O_WRONLY, 0600));
 }
 
+static int do_overlay(const char *dir)
+{
+	char opts[3 * 256 + 64], merged[256], path[300];
+	if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return fail("private mounts");
+	snprintf(opts, sizeof(opts), "lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", dir, dir, dir);
+	snprintf(merged, sizeof(merged), "%s/merged", dir);
+	if (mount("overlay", merged, "overlay", 0, opts) != 0)
+		return fail("mount overlay");
+	snprintf(path, sizeof(path), "%s/f", merged);
+	if (opened(open(path, O_WRONLY | O_APPEND)) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/prog", merged);
+	char *args[] = {"prog", NULL};
+	char *env[] = {NULL};
+	execve(path, args, env);
+	return fail("execve");
+}
+
+static int do_memfd_proc(const char *prog)
+{
+	int in = open(prog, O_RDONLY), m = memfd_create("ktrail-e2e", 0);
+	if (in < 0 || m < 0)
+		return fail("open/memfd_create");
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(m, buf, (size_t)n) != n)
+			return fail("write");
+	close(in);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", m);
+	printf("path %s\n", path);
+	fflush(stdout);
+	char *args[] = {"kte", NULL};
+	char *env[] = {NULL};
+	execve(path, args, env);
+	return fail("execve");
+}
+
 static int do_seccomp_delmod(const char *name)
 {
 #if defined(__x86_64__)
@@ -459,6 +503,10 @@ int main(int argc, char **argv)
 		rc = do_pseudo();
 	else if (strcmp(a, "deep") == 0 && argc >= 5)
 		rc = do_deep(argv[2], atoi(argv[3]), atoi(argv[4]));
+	else if (strcmp(a, "overlay") == 0 && argc >= 3)
+		rc = do_overlay(argv[2]);
+	else if (strcmp(a, "memfd_proc") == 0 && argc >= 3)
+		rc = do_memfd_proc(argv[2]);
 	else if (strcmp(a, "seccomp_delmod") == 0 && argc >= 3)
 		rc = do_seccomp_delmod(argv[2]);
 	else
