@@ -453,14 +453,17 @@ static __always_inline struct kscratch_t *kt_lc_begin(__u32 slot, struct lifecyc
 	return kt_kscratch();
 }
 
-/* Fill the lifecycle header (the current task's context) and output it with `payload_len` bytes. */
+/*
+ * Fill the lifecycle header (the current task's context) and output it with `payload_len` bytes; `extra` is
+ * ORed into the header flags.
+ */
 static __always_inline void kt_lc_submit(struct kscratch_t *s, const struct lifecycle_cfg_t *cfg, bool internal,
-					 __u32 payload_len, __u64 matched)
+					 __u32 payload_len, __u64 matched, __u32 extra)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	long nr = BPF_CORE_READ(regs, orig_ax);
-	__u32 flags = (kt_in_compat_syscall(task) ? KT_F_COMPAT : 0) | (internal ? KT_F_INTERNAL : 0);
+	__u32 flags = (kt_in_compat_syscall(task) ? KT_F_COMPAT : 0) | (internal ? KT_F_INTERNAL : 0) | extra;
 
 	kt_ks_submit(s, cfg->event_id, nr < 0 || nr >= KT_MAX_SYSCALLS ? 0xffffffff : (__u32)nr, flags,
 		     payload_len, matched);
@@ -515,7 +518,7 @@ int BPF_PROG(tp_btf__sched__sched_process_fork, struct task_struct *parent, stru
 	off = kt_ks_put_task_ids(s, off, child);
 	off = kt_ks_put_task_ids(s, off, pproc);
 	off = kt_ks_put_task_ids(s, off, leader);
-	kt_lc_submit(s, cfg, internal, off, matched);
+	kt_lc_submit(s, cfg, internal, off, matched, 0);
 	return 0;
 }
 
@@ -573,7 +576,10 @@ int BPF_PROG(tp_btf__sched__sched_process_exec, struct task_struct *p, pid_t old
 	else
 		off = kt_ks_put_path(s, off, (__u64)BPF_CORE_READ(p, fs, pwd.dentry),
 				     (__u64)BPF_CORE_READ(p, fs, pwd.mnt));                       /* pwd */
-	kt_lc_submit(s, cfg, internal, off, matched);
+	/* A container's first program: exec'd in a mount namespace its parent (the runtime's shim) is not in. */
+	__u32 mnt = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
+	__u32 parent_mnt = BPF_CORE_READ(p, real_parent, nsproxy, mnt_ns, ns.inum);
+	kt_lc_submit(s, cfg, internal, off, matched, parent_mnt != 0 && mnt != parent_mnt ? KT_F_NEW_MNTNS : 0);
 	return 0;
 }
 
@@ -593,13 +599,43 @@ int BPF_PROG(tp_btf__sched__sched_process_exit, struct task_struct *p)
 		off = kt_ks_put_u64(s, off, (__u64)(__s64)((code >> 8) & 0xff));
 		off = kt_ks_put_u64(s, off, (__u64)(__s64)(code & 0x7f));
 		off = kt_ks_put_u64(s, off, group_dead);
-		kt_lc_submit(s, cfg, internal, off, matched);
+		kt_lc_submit(s, cfg, internal, off, matched, 0);
 	}
 	if (group_dead) {
 		__u32 tgid = BPF_CORE_READ(p, tgid);
 		bpf_map_delete_elem(&follow_map, &tgid);
 	}
 	return 0;
+}
+
+/* cgroup_mkdir and cgroup_rmdir: cgroup_id (the directory's kernfs id), cgroup_path (in its hierarchy),
+ * hierarchy_id (0: the cgroup v2 hierarchy). Rare events: every hierarchy's records are sent. */
+static __always_inline int kt_cgroup_record(__u32 slot, struct cgroup *cgrp, const char *path)
+{
+	struct lifecycle_cfg_t *cfg = NULL;
+	bool internal = false;
+	__u64 matched = 0;
+	struct kscratch_t *s = kt_lc_begin(slot, &cfg, &internal, &matched);
+	if (!s || !cfg)
+		return 0;
+	__u32 off = 0;
+	off = kt_ks_put_u64(s, off, BPF_CORE_READ(cgrp, kn, id));
+	off = kt_ks_put_str(s, off, (__u64)path, 0);
+	off = kt_ks_put_u64(s, off, (__u64)BPF_CORE_READ(cgrp, root, hierarchy_id));
+	kt_lc_submit(s, cfg, internal, off, matched, 0);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(tp_btf__cgroup__cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	return kt_cgroup_record(KT_LC_CGROUP_MKDIR, cgrp, path);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(tp_btf__cgroup__cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	return kt_cgroup_record(KT_LC_CGROUP_RMDIR, cgrp, path);
 }
 
 /*

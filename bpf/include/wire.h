@@ -109,6 +109,8 @@ enum kt_hdr_flag {
 	KT_F_INTERNAL = 0x8,  /* emitted only for ktrail's process tree: not selected, never printed */
 	KT_F_NO_ENTRY = 0x10, /* sys_exit without its sys_enter (seccomp denial, ptrace skip, in flight at start):
 			       * arguments from the registers at exit, no duration */
+	KT_F_NEW_MNTNS = 0x20, /* sched_process_exec: the task's mount namespace is not its parent's (a runtime's
+				* init handing over to a container's first program) */
 };
 
 /* Lifecycle slots: index of lifecycle_cfg_map (maps.h). */
@@ -116,7 +118,9 @@ enum lifecycle_slot {
 	KT_LC_FORK = 0, /* sched_process_fork */
 	KT_LC_EXEC = 1, /* sched_process_exec */
 	KT_LC_EXIT = 2, /* sched_process_exit */
-	KT_LC_COUNT = 3,
+	KT_LC_CGROUP_MKDIR = 3, /* cgroup_mkdir */
+	KT_LC_CGROUP_RMDIR = 4, /* cgroup_rmdir */
+	KT_LC_COUNT = 5,
 };
 
 /*

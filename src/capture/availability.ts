@@ -5,8 +5,8 @@
 import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 
-/** Event kinds the BPF object captures today. */
-const CAPTURED_KINDS: ReadonlySet<EventSpec['kind']> = new Set(['syscall', 'lifecycle']);
+/** Event kinds ktrail captures today (container events are derived from cgroup records). */
+const CAPTURED_KINDS: ReadonlySet<EventSpec['kind']> = new Set(['syscall', 'lifecycle', 'container']);
 
 /** Why this build cannot capture `e`, or undefined when it can. */
 export function unavailableReason(e: EventSpec): string | undefined {

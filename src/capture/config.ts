@@ -208,7 +208,20 @@ export const LIFECYCLE_EVENTS = [
     slot: lifecycle_slot.KT_LC_EXIT,
     program: 'tp_btf__sched__sched_process_exit',
   },
+  {
+    name: 'cgroup_mkdir',
+    slot: lifecycle_slot.KT_LC_CGROUP_MKDIR,
+    program: 'tp_btf__cgroup__cgroup_mkdir',
+  },
+  {
+    name: 'cgroup_rmdir',
+    slot: lifecycle_slot.KT_LC_CGROUP_RMDIR,
+    program: 'tp_btf__cgroup__cgroup_rmdir',
+  },
 ] as const;
+
+/** The lifecycle events that keep ktrail's container state (src/containers), as opposed to its process tree. */
+export const CGROUP_LIFECYCLE: ReadonlySet<string> = new Set(['cgroup_mkdir', 'cgroup_rmdir']);
 
 /**
  * Encode a lifecycle_cfg_map value: `selected` is the policy bitmap of the user's selection (0 = not

@@ -23,6 +23,7 @@ import { loadNative, type NativeAddon, type NativeBpfObject, packageRoot } from 
 import type { KernelPlan } from '../policy/compile.js';
 import { requireCapabilities } from './capabilities.js';
 import {
+  CGROUP_LIFECYCLE,
   type EventStats,
   encodeCompatNr,
   encodeLifecycleConfig,
@@ -98,7 +99,12 @@ const PAGE = 4096;
 /** The lifecycle events with their catalog ids, in slot order. */
 const LIFECYCLE = LIFECYCLE_EVENTS.map((l) => ({ ...l, id: eventByName(l.name)!.id }));
 
-/** True when `id` is one of the sched_process_* lifecycle events. */
+/** Whether lifecycle slot `l` is wanted internally: the process tree's or the container state's records. */
+function internalFor(l: (typeof LIFECYCLE)[number], spec: CaptureSpec): boolean {
+  return CGROUP_LIFECYCLE.has(l.name) ? spec.containers === true : spec.processTree === true;
+}
+
+/** True when `id` is one of the lifecycle events (sched_process_*, cgroup_*). */
 function isLifecycleEvent(id: number): boolean {
   return LIFECYCLE.some((l) => l.id === id);
 }
@@ -114,6 +120,11 @@ export interface CaptureSpec {
    * selected; those arrive flagged KT_F_INTERNAL (TraceEvent.internal) and must not be printed. Default false.
    */
   readonly processTree?: boolean;
+  /**
+   * Also emit cgroup_mkdir/cgroup_rmdir records for the container state (src/containers) when they are not
+   * selected, flagged KT_F_INTERNAL like the process tree's. Default false.
+   */
+  readonly containers?: boolean;
   /**
    * The kernel half of compiled policies (CompiledPolicies.kernel). Each event's `selected` becomes its
    * selectedMask and the scopes and filters go into the policy maps, so the kernel drops what no policy can
@@ -193,9 +204,12 @@ export class Capture {
     this.#spec = spec;
     this.#attached = attached;
     this.features = features;
-    this.#eventIds = spec.processTree
-      ? [...new Set([...spec.events.map((e) => e.id), ...LIFECYCLE.map((e) => e.id)])]
-      : spec.events.map((e) => e.id);
+    this.#eventIds = [
+      ...new Set([
+        ...spec.events.map((e) => e.id),
+        ...LIFECYCLE.filter((l) => internalFor(l, spec)).map((e) => e.id),
+      ]),
+    ];
     obj.startRing(RING_MAP, (err, batch) => this.#deliver(err, batch), {
       timeoutMs: spec.pollTimeoutMs ?? 10,
       batchBytes: spec.batchBytes ?? 256 * 1024,
@@ -350,7 +364,10 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
     const follow = enc?.follow ?? 0n;
     // follow marks are inherited at fork and dropped at exit, so those programs run whenever a policy follows.
     const lifecycle = LIFECYCLE.filter(
-      (l) => spec.processTree === true || spec.events.some((e) => e.id === l.id) || follow !== 0n,
+      (l) =>
+        internalFor(l, spec) ||
+        spec.events.some((e) => e.id === l.id) ||
+        (follow !== 0n && !CGROUP_LIFECYCLE.has(l.name)),
     );
     for (const l of LIFECYCLE) obj.setAutoload(l.program, lifecycle.includes(l));
     // The BTF-typed syscall programs where the kernel has tp_btf, the raw tracepoint ones elsewhere.
@@ -374,7 +391,7 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
     }
     for (const l of lifecycle) {
       const chosen = spec.events.some((e) => e.id === l.id);
-      const value = encodeLifecycleConfig(l.id, chosen ? selectedOf(l.id) : 0n, spec.processTree === true, {
+      const value = encodeLifecycleConfig(l.id, chosen ? selectedOf(l.id) : 0n, internalFor(l, spec), {
         scoped,
         follow,
       });

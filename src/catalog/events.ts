@@ -177,5 +177,106 @@ const LIFECYCLE_AND_MODULES: readonly EventSpec[] = [
   },
 ];
 
-/** Every hand-written event: lifecycle, module and kernel events (src/catalog/kernel-events.ts). */
-export const EVENTS: readonly EventSpec[] = [...LIFECYCLE_AND_MODULES, ...KERNEL_EVENTS];
+const cgroupFields = (): FieldSpec[] => [
+  f('cgroup_id', 'uint64', 'u64', K),
+  f('cgroup_path', 'string', 'const char *', K),
+  f('hierarchy_id', 'uint32', 'u32', K),
+];
+
+/** Fields of container_create and existing_container (Tracee's order). */
+const containerFields = (): FieldSpec[] => [
+  f('runtime', 'string', 'const char *', K),
+  f('container_id', 'string', 'const char *', K),
+  f('ctime', 'uint64', 'u64', K),
+  f('container_image', 'string', 'const char *', K_OPT),
+  f('container_image_digest', 'string', 'const char *', K_OPT),
+  f('container_name', 'string', 'const char *', K_OPT),
+  f('pod_name', 'string', 'const char *', K_OPT),
+  f('pod_namespace', 'string', 'const char *', K_OPT),
+  f('pod_uid', 'string', 'const char *', K_OPT),
+  f('pod_sandbox', 'bool', 'bool', K_OPT),
+];
+
+const RUNTIME_NOTE =
+  'container_image, container_image_digest, container_name and the pod_* fields come from the container ' +
+  "runtime's socket (docker, podman, containerd, cri-o; --containers); they stay empty when no runtime " +
+  'answers in time, and ktrail counts those. ctime is when the cgroup directory was made (ns since the epoch).';
+
+const CGROUP_AND_CONTAINERS: readonly EventSpec[] = [
+  {
+    id: 729,
+    name: 'cgroup_mkdir',
+    version: '1.0.0',
+    kind: 'lifecycle',
+    description: 'A cgroup directory was made, in any hierarchy (hierarchy_id 0 is cgroup v2).',
+    sets: [],
+    fields: cgroupFields(),
+    probes: [tp('cgroup_mkdir')],
+    related: ['cgroup_rmdir', 'container_create'],
+    notes: ['Sent by the task that made the directory (a container runtime, systemd, ...).'],
+  },
+  {
+    id: 730,
+    name: 'cgroup_rmdir',
+    version: '1.0.0',
+    kind: 'lifecycle',
+    description: 'A cgroup directory was removed, in any hierarchy.',
+    sets: [],
+    fields: cgroupFields(),
+    probes: [tp('cgroup_rmdir')],
+    related: ['cgroup_mkdir', 'container_remove'],
+  },
+  {
+    id: 2018,
+    name: 'container_create',
+    version: '1.0.0',
+    kind: 'container',
+    description: "A container's cgroup was made: a new container, with its runtime's metadata.",
+    sets: ['default', 'containers'],
+    fields: containerFields(),
+    probes: [tp('cgroup_mkdir')],
+    related: ['cgroup_mkdir', 'container_remove', 'existing_container'],
+    notes: [
+      'Derived from cgroup_mkdir of a container root cgroup (docker, containerd, cri-o, podman paths) in the ' +
+        'hierarchy ktrail keys containers on: cgroup v2 when it is mounted, else the first v1 hierarchy.',
+      RUNTIME_NOTE,
+    ],
+  },
+  {
+    id: 2019,
+    name: 'container_remove',
+    version: '1.0.0',
+    kind: 'container',
+    description: "A container's cgroup was removed: the container is gone.",
+    sets: ['default', 'containers'],
+    fields: [f('runtime', 'string', 'const char *', K), f('container_id', 'string', 'const char *', K)],
+    probes: [tp('cgroup_rmdir')],
+    related: ['cgroup_rmdir', 'container_create'],
+    notes: ['Derived from cgroup_rmdir of a container root cgroup.'],
+  },
+  {
+    id: 2020,
+    name: 'existing_container',
+    version: '1.0.0',
+    kind: 'container',
+    description: 'A container that was running when ktrail started, one event each at start.',
+    sets: ['containers'],
+    fields: containerFields(),
+    probes: [],
+    related: ['container_create'],
+    notes: [
+      "Found by walking the cgroup hierarchy at start; the event's process fields are ktrail's own.",
+      RUNTIME_NOTE,
+    ],
+  },
+];
+
+/**
+ * Every hand-written event: lifecycle, module, cgroup and container events, and the kernel events
+ * (src/catalog/kernel-events.ts).
+ */
+export const EVENTS: readonly EventSpec[] = [
+  ...LIFECYCLE_AND_MODULES,
+  ...CGROUP_AND_CONTAINERS,
+  ...KERNEL_EVENTS,
+];

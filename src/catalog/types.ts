@@ -78,7 +78,19 @@ export interface ErrorDoc {
   readonly when: string;
 }
 
-export type EventKind = 'syscall' | 'lifecycle' | 'module' | 'security' | 'signal' | 'detection';
+/**
+ * syscall: a syscall's record; lifecycle: a tracepoint outside syscalls (sched, cgroup); module, security:
+ * kernel-side events; container: derived in userspace from cgroup records and the runtimes (src/containers);
+ * detection: a rule's finding.
+ */
+export type EventKind =
+  | 'syscall'
+  | 'lifecycle'
+  | 'module'
+  | 'security'
+  | 'container'
+  | 'signal'
+  | 'detection';
 
 export interface EventSpec {
   /** Tracee's internal id: the x86_64 syscall number for syscalls, 700+ for common events. */

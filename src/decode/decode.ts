@@ -17,7 +17,7 @@ import type { ArgProblem, ArgValue, EventArg, SockAddrValue, TraceEvent } from '
 
 const HDR = event_hdr_t;
 const { KT_COMM_LEN, KT_UTS_LEN, KT_MAX_ARGS } = kt_wire_limit;
-const { KT_F_AT_ENTRY, KT_F_COMPAT, KT_F_INTERNAL, KT_F_NO_ENTRY } = kt_hdr_flag;
+const { KT_F_AT_ENTRY, KT_F_COMPAT, KT_F_INTERNAL, KT_F_NEW_MNTNS, KT_F_NO_ENTRY } = kt_hdr_flag;
 
 export type DecodeErrorKind = 'short_record' | 'bad_size' | 'unknown_event' | 'bad_blob';
 
@@ -403,6 +403,7 @@ export class Decoder {
     };
     if ((flags & KT_F_INTERNAL) !== 0) ev.internal = true;
     if (noEntry) ev.entrySeen = false;
+    if ((flags & KT_F_NEW_MNTNS) !== 0) ev.newMountNs = true;
     return ev;
   }
 

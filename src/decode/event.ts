@@ -85,6 +85,26 @@ export interface TraceEvent {
    * the enricher, which knows the host's); rules count it as container origin. Absent when unknown.
    */
   isolated?: boolean;
+  /**
+   * sched_process_exec only: the process's mount namespace is not its parent's (KT_F_NEW_MNTNS): a
+   * container runtime's init handing over to the container's first program. Absent otherwise.
+   */
+  readonly newMountNs?: true;
+  /** The container's runtime metadata, when its runtime answered (src/containers). Absent otherwise. */
+  container?: ContainerFacts;
+  /** The event's container has started (or was running when ktrail started): Tracee's containerStarted. */
+  containerStarted?: boolean;
+}
+
+/** What a container runtime says about a container (the JSON `container` and `kubernetes` objects). */
+export interface ContainerFacts {
+  readonly name: string;
+  readonly image: string;
+  readonly imageDigest: string;
+  readonly podName: string;
+  readonly podNamespace: string;
+  readonly podUid: string;
+  readonly podSandbox: boolean;
 }
 
 /**

@@ -160,19 +160,32 @@ static __always_inline int kt_ks_walk(struct kscratch_t *s, __u64 dentry, __u64 
 		return KT_WALK_ROOT;
 	struct dentry *d = (struct dentry *)dentry;
 	struct mount *mnt = (struct mount *)(vfsmnt - bpf_core_field_offset(struct mount, mnt));
+	bool detached = false;
 	for (int i = 0; i < KT_PATH_WALK; i++) {
 		struct dentry *root = BPF_CORE_READ(mnt, mnt.mnt_root);
 		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		if (d == root) {
+		if (d == root && !detached) {
 			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (!up || up == mnt)
-				return i | KT_WALK_ROOT;
+			if (!up || up == mnt) {
+				/* The top of a mount tree. A mount that is not its namespace's root was detached
+				 * (umount -l of a bind mount, as runc does with its own binary): go on up the
+				 * dentries of its file system, so the path names the file, not "/". */
+				struct mnt_namespace *ns = BPF_CORE_READ(mnt, mnt_ns);
+				if ((ns && BPF_CORE_READ(ns, root) == mnt) || d == parent)
+					return i | KT_WALK_ROOT;
+				detached = true;
+				s->dents[i] = (__u64)d;
+				d = parent;
+				continue;
+			}
 			s->dents[i] = 0;
 			d = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = up;
 			continue;
 		}
 		if (!parent || d == parent) { /* a pseudo file, or the top of a disconnected tree */
+			if (detached) /* the root of a detached mount's file system: the path is complete */
+				return i | KT_WALK_ROOT;
 			s->dents[i] = (__u64)d;
 			return (i + 1) | KT_WALK_ROOT | KT_WALK_DETACHED;
 		}
