@@ -9,7 +9,7 @@
  */
 import { eventByName } from '../catalog/index.js';
 import type { EventSpec, TraceeType } from '../catalog/types.js';
-import type { ArgValue, EventArg, TraceEvent } from '../decode/event.js';
+import type { ArgValue, ContainerFacts, EventArg, TraceEvent } from '../decode/event.js';
 
 /** Why a line is not a usable event; the message is lowercase and says what is wrong. */
 export class ClassicJsonError extends Error {
@@ -241,7 +241,21 @@ export class ClassicReader {
     const rv = o['returnValue'];
     const ctxFlags = obj(o['contextFlags']);
     const container = obj(o['container']);
+    const kube = obj(o['kubernetes']) ?? {};
     const duration = o['durationNs'];
+    const containerId = str(o, 'containerId') || str(container ?? {}, 'id');
+    const facts: ContainerFacts | undefined =
+      container === undefined || containerId === ''
+        ? undefined
+        : {
+            name: str(container, 'name'),
+            image: str(container, 'image'),
+            imageDigest: str(container, 'imageDigest'),
+            podName: str(kube, 'podName'),
+            podNamespace: str(kube, 'podNamespace'),
+            podUid: str(kube, 'podUID'),
+            podSandbox: kube['podSandbox'] === true,
+          };
     return {
       spec,
       timestamp: big(o, 'timestamp'),
@@ -261,7 +275,9 @@ export class ClassicReader {
       processName: str(o, 'processName'),
       executablePath: str(obj(o['executable']) ?? {}, 'path'),
       hostName: str(o, 'hostName'),
-      containerId: str(o, 'containerId') || str(container ?? {}, 'id'),
+      containerId,
+      ...(facts === undefined ? {} : { container: facts }),
+      ...(containerId === '' ? {} : { containerStarted: ctxFlags?.['containerStarted'] === true }),
       returnValue: typeof rv === 'number' || typeof rv === 'bigint' ? rv : 0,
       syscall: str(o, 'syscall'),
       isCompat: ctxFlags?.['isCompat'] === true,

@@ -11,7 +11,7 @@
 
 import type { EventSpec } from '../catalog/types.js';
 import { renderMode, renderValue, retvalErrno, valueTables } from '../catalog/values/index.js';
-import type { ArgValue, EventArg, TraceEvent } from '../decode/event.js';
+import type { ArgValue, ContainerFacts, EventArg, TraceEvent } from '../decode/event.js';
 import type { Ancestor } from '../enrich/process-tree.js';
 import { type FindingMetadata, findingMetadata, findingSpec } from '../signatures/finding.js';
 import type { Finding } from '../signatures/types.js';
@@ -107,6 +107,7 @@ interface ThreadRun {
   readonly executablePath: string;
   readonly hostName: string;
   readonly containerId: string;
+  readonly container: ContainerFacts | undefined;
   readonly leaderStartTime: bigint | undefined;
   readonly parentStartTime: bigint | undefined;
   /** `,"threadStartTime":N,"processorId":` */
@@ -121,6 +122,7 @@ interface ThreadRun {
   argsNum: number;
   syscall: string;
   isCompat: boolean;
+  containerStarted: boolean;
   /** context + `ID","eventName":...,"argsNum":N,"returnValue":` */
   mid: Uint8Array;
   /** `,"syscall":...,"threadEntityId":` + ids */
@@ -471,6 +473,7 @@ export class JsonWriter {
       t.executablePath !== ev.executablePath ||
       t.hostName !== ev.hostName ||
       t.containerId !== ev.containerId ||
+      t.container !== ev.container ||
       t.leaderStartTime !== ev.leaderStartTime ||
       t.parentStartTime !== ev.parentStartTime
     ) {
@@ -482,7 +485,8 @@ export class JsonWriter {
       t.matched !== matched ||
       t.argsNum !== argsNum ||
       t.syscall !== ev.syscall ||
-      t.isCompat !== ev.isCompat
+      t.isCompat !== ev.isCompat ||
+      t.containerStarted !== (ev.containerStarted === true)
     ) {
       const q = JSON.stringify;
       const policies = this.#matchedJson(matched);
@@ -491,11 +495,12 @@ export class JsonWriter {
       t.argsNum = argsNum;
       t.syscall = ev.syscall;
       t.isCompat = ev.isCompat;
+      t.containerStarted = ev.containerStarted === true;
       t.mid = encoder.encode(
         `${t.context}${spec.id}","eventName":${q(spec.name)},${policies}"argsNum":${argsNum},"returnValue":`,
       );
       t.tail = encoder.encode(
-        `,"syscall":${q(ev.syscall)},"stackAddresses":null,"contextFlags":{"containerStarted":false,` +
+        `,"syscall":${q(ev.syscall)},"stackAddresses":null,"contextFlags":{"containerStarted":${t.containerStarted},` +
           `"isCompat":${ev.isCompat}},"threadEntityId":${t.ids}`,
       );
     }
@@ -512,6 +517,25 @@ export class JsonWriter {
     }
     return s;
   }
+}
+
+/**
+ * `"container":{...},"kubernetes":{...}` as Tracee writes them: each field only when not empty; both objects
+ * always present. `podSandbox` (which Tracee never fills) only when true.
+ */
+export function containerJson(id: string, f: ContainerFacts | undefined): string {
+  const q = JSON.stringify;
+  const c: string[] = [];
+  if (id !== '') c.push(`"id":${q(id)}`);
+  if (f?.name) c.push(`"name":${q(f.name)}`);
+  if (f?.image) c.push(`"image":${q(f.image)}`);
+  if (f?.imageDigest) c.push(`"imageDigest":${q(f.imageDigest)}`);
+  const k: string[] = [];
+  if (f?.podName) k.push(`"podName":${q(f.podName)}`);
+  if (f?.podNamespace) k.push(`"podNamespace":${q(f.podNamespace)}`);
+  if (f?.podUid) k.push(`"podUID":${q(f.podUid)}`);
+  if (f?.podSandbox) k.push(`"podSandbox":true`);
+  return `"container":{${c.join(',')}},"kubernetes":{${k.join(',')}}`;
 }
 
 function renderThread(ev: TraceEvent): ThreadRun {
@@ -542,6 +566,7 @@ function renderThread(ev: TraceEvent): ThreadRun {
     executablePath: ev.executablePath,
     hostName: ev.hostName,
     containerId: ev.containerId,
+    container: ev.container,
     leaderStartTime: ev.leaderStartTime,
     parentStartTime: ev.parentStartTime,
     head: encoder.encode(`,"threadStartTime":${ev.threadStartTime},"processorId":`),
@@ -550,14 +575,14 @@ function renderThread(ev: TraceEvent): ThreadRun {
       `"parentProcessId":${ev.parentProcessId},"hostProcessId":${ev.hostProcessId},"hostThreadId":${ev.hostThreadId},` +
       `"hostParentProcessId":${ev.hostParentProcessId},"userId":${ev.userId},"mountNamespace":${ev.mountNamespace},` +
       `"pidNamespace":${ev.pidNamespace},"processName":${q(ev.processName)},"executable":{"path":${q(ev.executablePath)}},` +
-      `"hostName":${q(ev.hostName)},"containerId":${q(ev.containerId)},"container":${ev.containerId ? `{"id":${q(ev.containerId)}}` : '{}'},` +
-      `"kubernetes":{},"eventId":"`,
+      `"hostName":${q(ev.hostName)},"containerId":${q(ev.containerId)},${containerJson(ev.containerId, ev.container)},"eventId":"`,
     ids: `${tid},"processEntityId":${pid},"parentEntityId":${ppid},"args":[`,
     spec: undefined,
     matched: 0n,
     argsNum: -1,
     syscall: '',
     isCompat: false,
+    containerStarted: false,
     mid: new Uint8Array(0),
     tail: new Uint8Array(0),
   };

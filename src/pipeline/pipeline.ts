@@ -5,14 +5,20 @@
  *
  *   1. decode        bytes → TraceEvent (src/decode); a record that does not parse is counted and skipped
  *   2. observe       the process tree learns from lifecycle records, internal ones included (src/enrich)
- *   3. enrich        executable path, parent, container id; internal records stop here unless `follow` needs them
+ *   3. enrich        executable path, parent, container id; internal records stop here unless `follow` needs them.
+ *                    With a container store (src/containers): cgroup records create and remove containers
+ *                    (container_create, container_remove), an exec may start one, every event gets its
+ *                    container's `containerStarted` and runtime facts, and a container's events wait (in order,
+ *                    at most the store's deadline) while its runtime is still being asked
  *   4. scopes        which policies' scopes admit the process, evaluated once (src/policy/match.ts); a process
  *                    matching a follow policy by itself is marked for everything it starts
  *   5. match         printed events: the policies that select the event and whose filters hold
  *   6. detect        rule events: the engine's rules, when some policy's scope admits the process
  *   7. print         the batch's printed events, then its findings, to every printer (src/output)
  *
- * One event at a time: a later exec in the batch must not relabel an earlier event's process.
+ * One event at a time: a later exec in the batch must not relabel an earlier event's process. Events a
+ * container's lookup held go on, stages 4-7, when the lookup settles (printed as a batch of their own) or at
+ * `drain()`.
  *
  * Contract: the caller owns the capture and the sinks; the pipeline owns the decoder, the enricher (unless one
  * is passed in), the follow marks, the rule engine and its state. `push` never throws for bad records; a rule
@@ -22,6 +28,8 @@
 import { kt_map_limit } from '../abi/abi.gen.js';
 import { eventById as catalogEventById } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
+import { containerEvent, selfEvent } from '../containers/derive.js';
+import type { ContainerStore } from '../containers/store.js';
 import { type DecodeErrors, Decoder } from '../decode/decode.js';
 import { argValue, type TraceEvent } from '../decode/event.js';
 import { createEnricher, type Enricher } from '../enrich/index.js';
@@ -31,6 +39,11 @@ import type { CompiledPolicies } from '../policy/compile.js';
 import { type MatchContext, matchEvent, matchScopes, ownScopes } from '../policy/match.js';
 import { Engine } from '../signatures/engine.js';
 import type { AnyRule, RuleDefinition } from '../signatures/types.js';
+
+/** Catalog ids of the container events (src/catalog/events.ts). */
+const CONTAINER_CREATE = 2018;
+const CONTAINER_REMOVE = 2019;
+const EXISTING_CONTAINER = 2020;
 
 /** Processes holding follow marks at once (as the kernel's follow_map). */
 const MAX_FOLLOW_MARKS = 65536;
@@ -60,6 +73,12 @@ export interface PipelineOptions {
   readonly inodeWatch?: boolean;
   /** A rule threw on an event (default: the message on stderr). */
   readonly onRuleError?: (rule: RuleDefinition, ev: TraceEvent, error: unknown) => void;
+  /**
+   * Container state and runtime facts. The pipeline registers itself as the store's `onSettled` consumer
+   * through `containersSettled`, discovers the running containers (existing_container) at construction, and
+   * feeds it cgroup and exec records. Without it, containers are known by id only.
+   */
+  readonly containers?: ContainerStore;
 }
 
 export interface PipelineStats {
@@ -76,6 +95,8 @@ export interface PipelineStats {
   readonly findingsByRule: ReadonlyMap<string, number>;
   /** Records the decoder skipped, by reason. */
   readonly decodeErrors: Readonly<DecodeErrors>;
+  /** Events held for a container's runtime lookup that went on without its facts (none came in time). */
+  readonly containerFactsMissing: number;
 }
 
 export class Pipeline {
@@ -93,6 +114,11 @@ export class Pipeline {
   /** Host pid → follow policies whose scope the process matched by itself. */
   readonly #followMarks = new Map<number, bigint>();
   readonly #ctx: MatchContext;
+  readonly #containers: ContainerStore | undefined;
+  /** Container id → its events held while its runtime lookup is pending, in arrival order. */
+  readonly #held = new Map<string, TraceEvent[]>();
+  readonly #eventById: (id: number) => EventSpec | undefined;
+  #factsMissing = 0;
   // Per batch, reused.
   readonly #decoded: TraceEvent[] = [];
   readonly #shown: TraceEvent[] = [];
@@ -137,12 +163,77 @@ export class Pipeline {
     this.#followMask = opts.policies.user.followMask;
     const tree = this.#enricher.tree;
     const marks = this.#followMarks;
+    const store = opts.containers;
+    this.#containers = store;
+    this.#eventById = opts.eventById ?? catalogEventById;
     this.#ctx = {
       startedAtNs: opts.startedAtNs,
       isDescendantOfMatch: (pid, policy) =>
         tree.isDescendantOf(pid, (p) => (((marks.get(p.pid) ?? 0n) >> BigInt(policy)) & 1n) === 1n),
       isDescendantOf: (pid, rootPid) => tree.isDescendantOf(pid, (p) => p.pid === rootPid),
+      ...(store === undefined
+        ? {}
+        : {
+            isNewContainer: (id: string) => store.isNew(id),
+            isStartedContainer: (id: string) => store.isStarted(id),
+          }),
     };
+    if (store !== undefined) this.#discover(store);
+  }
+
+  /** The containers running at start: known to the store, and one existing_container each when printed. */
+  #discover(store: ContainerStore): void {
+    const spec = this.#eventById(EXISTING_CONTAINER);
+    const printed = spec !== undefined && this.#printed.has(spec.id);
+    for (const c of store.discover()) {
+      if (!printed) continue;
+      const ev = selfEvent(spec, c.id);
+      ev.containerStarted = true;
+      this.#hold(c.id, ev);
+    }
+  }
+
+  /** A container's runtime lookup settled: its held events go on now. */
+  containersSettled(id: string): void {
+    const queue = this.#held.get(id);
+    if (queue === undefined) return;
+    this.#held.delete(id);
+    const shown: TraceEvent[] = [];
+    const found: MatchedFinding[] = [];
+    const facts = this.#containers?.facts(id);
+    for (const ev of queue) {
+      if (facts !== undefined) ev.container = facts;
+      else if (ev.containerId !== '') this.#factsMissing++;
+      this.#process(this.#withFacts(ev), shown, found);
+    }
+    this.#emit(shown, found);
+  }
+
+  /**
+   * Waits (at most `maxMs`) for the runtime lookups still in flight, then lets every held event go on. Call
+   * once the capture is closed, before closing the outputs.
+   */
+  async drain(maxMs = 2500): Promise<void> {
+    const store = this.#containers;
+    const deadline = Date.now() + maxMs;
+    while (store !== undefined && this.#held.size > 0 && Date.now() < deadline) {
+      if (![...this.#held.keys()].some((id) => store.pending(id))) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const id of [...this.#held.keys()]) this.containersSettled(id);
+  }
+
+  #hold(id: string, ev: TraceEvent): void {
+    const q = this.#held.get(id);
+    if (q === undefined) this.#held.set(id, [ev]);
+    else q.push(ev);
+  }
+
+  /** A container event's fields from the store, as they are when it goes on. */
+  #withFacts(ev: TraceEvent): TraceEvent {
+    const store = this.#containers;
+    if (store === undefined || ev.spec.kind !== 'container') return ev;
+    return containerEvent(ev, store);
   }
 
   /** The rules that run. */
@@ -165,37 +256,101 @@ export class Pipeline {
     found.length = 0;
     this.#decoder.decodeBatch(batch, decoded);
     this.#records += decoded.length;
-    const c = this.#policies;
     const follow = this.#followMask;
     for (const ev of decoded) {
       this.#enricher.observe(ev);
-      if (ev.internal && follow === 0n) continue;
-      this.#enricher.enrich(ev);
-      const id = ev.spec.id;
-      const printed = !ev.internal && this.#printed.has(id);
-      const detect = !ev.internal && this.#ruleEvents.has(ev.spec.name);
-      if (!printed && !detect && follow === 0n) continue;
-      const own = ownScopes(c, ev, this.#ctx);
-      const mine = own & follow;
-      if (mine !== 0n) this.#mark(ev.hostProcessId, mine);
-      if (!printed && !detect) continue;
-      const scopes = matchScopes(c, ev, this.#ctx, own);
-      if (printed) {
-        ev.matched = matchEvent(c, ev, this.#ctx, scopes);
-        if (ev.matched !== 0n) shown.push(ev);
-        else {
-          this.#filtered++;
-          if (id < this.#filteredByEvent.length) this.#filteredByEvent[id]!++;
-        }
+      const derived = this.#containers === undefined ? undefined : this.#cgroup(ev);
+      if (!ev.internal || follow !== 0n) {
+        this.#enricher.enrich(ev);
+        const now = this.#admit(ev);
+        if (now !== undefined) this.#process(now, shown, found);
       }
-      if (this.#watch !== undefined) this.#touched(ev);
-      if (detect && scopes !== 0n) {
-        for (const f of this.#engine.dispatch(ev)) {
-          found.push({ finding: f, matched: scopes });
-          this.#findingsByRule.set(f.rule.id, (this.#findingsByRule.get(f.rule.id) ?? 0) + 1);
-        }
+      const now = derived === undefined ? undefined : this.#admit(derived);
+      if (now !== undefined) this.#process(now, shown, found);
+    }
+    this.#emit(shown, found);
+  }
+
+  /**
+   * Container bookkeeping for one record, before its enrichment: cgroup records create and remove containers
+   * (returning container_create / container_remove), an exec may start one. Returns the derived event.
+   */
+  #cgroup(ev: TraceEvent): TraceEvent | undefined {
+    const store = this.#containers!;
+    const name = ev.spec.name;
+    if (name === 'sched_process_exec') {
+      const id = this.#enricher.container(ev)?.id;
+      if (id !== undefined) store.exec(id, ev.newMountNs === true);
+      return undefined;
+    }
+    if (name !== 'cgroup_mkdir' && name !== 'cgroup_rmdir') return undefined;
+    const path = argValue(ev, 'cgroup_path');
+    const hier = argValue(ev, 'hierarchy_id');
+    if (typeof path !== 'string' || typeof hier !== 'number') return undefined;
+    const c = name === 'cgroup_mkdir' ? store.cgroupMkdir(path, hier) : store.cgroupRmdir(path, hier);
+    if (c === undefined) return undefined;
+    const spec = this.#eventById(name === 'cgroup_mkdir' ? CONTAINER_CREATE : CONTAINER_REMOVE);
+    if (spec === undefined || !this.#printed.has(spec.id)) return undefined;
+    // The runtime process that made the cgroup is the event's context; the container is its subject (and
+    // its containerId, so that container filters and the runtime's facts apply to it).
+    const d: TraceEvent = { ...ev, spec, args: [], internal: false };
+    this.#enricher.enrich(d);
+    d.containerId = c.id;
+    d.containerStarted = false;
+    return d;
+  }
+
+  /**
+   * Sets the container fields of an enriched event and returns the event to go on with now, or undefined when
+   * it waits for its container's runtime lookup (queued, in order, behind the container's other held events).
+   */
+  #admit(ev: TraceEvent): TraceEvent | undefined {
+    const store = this.#containers;
+    const id = ev.containerId;
+    if (store === undefined || id === '') return ev;
+    if (ev.spec.kind !== 'container') ev.containerStarted = store.isStarted(id);
+    if (store.pending(id) || this.#held.has(id)) {
+      this.#hold(id, ev);
+      return undefined;
+    }
+    const facts = store.facts(id);
+    if (facts !== undefined) ev.container = facts;
+    else if (store.get(id)?.lookup === 'unknown') this.#factsMissing++;
+    return this.#withFacts(ev);
+  }
+
+  /** Stages 4-6 for one enriched event: scopes, match, rules. */
+  #process(ev: TraceEvent, shown: TraceEvent[], found: MatchedFinding[]): void {
+    const c = this.#policies;
+    const follow = this.#followMask;
+    const id = ev.spec.id;
+    const printed = !ev.internal && this.#printed.has(id);
+    const detect = !ev.internal && this.#ruleEvents.has(ev.spec.name);
+    if (!printed && !detect && follow === 0n) return;
+    const own = ownScopes(c, ev, this.#ctx);
+    const mine = own & follow;
+    if (mine !== 0n) this.#mark(ev.hostProcessId, mine);
+    if (!printed && !detect) return;
+    const scopes = matchScopes(c, ev, this.#ctx, own);
+    if (printed) {
+      ev.matched = matchEvent(c, ev, this.#ctx, scopes);
+      if (ev.matched !== 0n) shown.push(ev);
+      else {
+        this.#filtered++;
+        if (id < this.#filteredByEvent.length) this.#filteredByEvent[id]!++;
       }
     }
+    if (this.#watch !== undefined) this.#touched(ev);
+    if (detect && scopes !== 0n) {
+      for (const f of this.#engine.dispatch(ev)) {
+        found.push({ finding: f, matched: scopes });
+        this.#findingsByRule.set(f.rule.id, (this.#findingsByRule.get(f.rule.id) ?? 0) + 1);
+      }
+    }
+  }
+
+  /** Stage 7: one batch of printed events and findings to every printer. */
+  #emit(shown: readonly TraceEvent[], found: readonly MatchedFinding[]): void {
     this.#printedCount += shown.length;
     this.#findings += found.length;
     if (shown.length === 0 && found.length === 0) return;
@@ -250,6 +405,7 @@ export class Pipeline {
       findings: this.#findings,
       findingsByRule: new Map(this.#findingsByRule),
       decodeErrors: { ...this.#decoder.errors },
+      containerFactsMissing: this.#factsMissing,
     };
   }
 

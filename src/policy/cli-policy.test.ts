@@ -221,7 +221,7 @@ test('-s scope expressions compile to exact structures', () => {
     flags: ['pid=new', 'follow'],
   });
   assert.deepEqual(build([], ['container=started', 'container']).policy.scope.container, [
-    { mode: 'new', source: 'container=started' },
+    { mode: 'container', source: 'container=started' },
     { mode: 'container', source: 'container' },
   ]);
 });

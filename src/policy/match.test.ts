@@ -111,13 +111,19 @@ test('follow: a process matches when it or an ancestor matched; pid=new; tree', 
   assert.equal(matchEvent(n, { ...ev, hostProcessId: 4000 }), 0b10n);
 });
 
-test('container=new and container!=new use the container callback', () => {
+test('container=new and container!=new use the container callbacks; a host event is neither', () => {
   const c = compilePolicies([
     cli(['delete_module'], ['container=new']),
     cli(['delete_module'], ['container!=new']),
+    cli(['delete_module'], ['container']),
+    cli(['delete_module'], ['not-container']),
   ]);
   const isNewContainer = (id: string) => id === 'new1';
-  assert.equal(matchEvent(c, dm('m', 0, 0, { containerId: 'new1' }), { isNewContainer }), 0b01n);
-  assert.equal(matchEvent(c, dm('m', 0, 0, { containerId: 'old1' }), { isNewContainer }), 0b10n);
-  assert.equal(matchEvent(c, dm('m', 0, 0), { isNewContainer }), 0b10n);
+  // 'setup1' is a container its runtime has not started yet: no container scope holds, not-container does.
+  const isStartedContainer = (id: string) => id !== 'setup1';
+  const ctx = { isNewContainer, isStartedContainer };
+  assert.equal(matchEvent(c, dm('m', 0, 0, { containerId: 'new1' }), ctx), 0b0101n);
+  assert.equal(matchEvent(c, dm('m', 0, 0, { containerId: 'old1' }), ctx), 0b0110n);
+  assert.equal(matchEvent(c, dm('m', 0, 0, { containerId: 'setup1' }), ctx), 0b1000n);
+  assert.equal(matchEvent(c, dm('m', 0, 0), ctx), 0b1000n);
 });

@@ -42,6 +42,12 @@ export interface MatchContext {
   readonly startedAtNs?: bigint;
   /** `container=new`: the container started after ktrail. Without it no container is new. */
   readonly isNewContainer?: (containerId: string) => boolean;
+  /**
+   * `container`: the container has started (or ran before ktrail), as opposed to a runtime still setting it
+   * up. Without it every container counts as started.
+   */
+  readonly isStartedContainer?: (containerId: string) => boolean;
+  /** Container facts for the containerImage/Name/pod filters (default: the event's own `container`). */
   readonly containerInfo?: (ev: TraceEvent) => ContainerInfo | undefined;
 }
 
@@ -87,7 +93,7 @@ export function scopeMatches(s: ScopeSpec, ev: TraceEvent, ctx: MatchContext = {
       f.filter.patterns.some((p) => matchPattern(p, ev.executablePath));
     if (hit !== (f.filter.op === '=')) return false;
   }
-  const inContainer = ev.containerId !== '';
+  const inContainer = ev.containerId !== '' && (ctx.isStartedContainer?.(ev.containerId) ?? true);
   for (const c of s.container) {
     const isNew = inContainer && (ctx.isNewContainer?.(ev.containerId) ?? false);
     let ok: boolean;
@@ -102,7 +108,7 @@ export function scopeMatches(s: ScopeSpec, ev: TraceEvent, ctx: MatchContext = {
         ok = isNew;
         break;
       case 'not-new':
-        ok = !isNew;
+        ok = inContainer && !isNew;
         break;
       case 'id':
         ok = strMatch(c.filter, ev.containerId);
@@ -118,7 +124,7 @@ function contextValue(
   ev: TraceEvent,
   ctx: MatchContext,
 ): number | bigint | string | boolean {
-  const info = () => ctx.containerInfo?.(ev);
+  const info = () => (ctx.containerInfo === undefined ? ev.container : ctx.containerInfo(ev));
   switch (field) {
     case 'timestamp':
       return ev.timestamp;

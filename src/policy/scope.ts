@@ -21,7 +21,11 @@ export interface ExecFilter {
   readonly mntns?: bigint;
 }
 
-/** `container`, `not-container`, `container=new|started`, `container!=new`, `container=<id>`. */
+/**
+ * `container` (a started container, or one running before ktrail), `not-container`, `container=new` (started
+ * while ktrail ran), `container!=new` (a container, not new), `container=started` (as `container`),
+ * `container=<id>` (id prefix).
+ */
 export type ContainerFilter =
   | { readonly mode: 'container' | 'host' | 'new' | 'not-new'; readonly source: string }
   | { readonly mode: 'id'; readonly filter: StringFilter; readonly source: string };
@@ -204,8 +208,10 @@ export function parseScope(exprs: readonly string[], where: (expr: string, i: nu
           break;
         }
         const o = eqOnly();
-        if (value === 'new' || value === 'started') {
+        if (value === 'new') {
           s.container.push({ mode: o === '=' ? 'new' : 'not-new', source: expr });
+        } else if (value === 'started') {
+          s.container.push({ mode: o === '=' ? 'container' : 'host', source: expr });
         } else if (value === 'true' || value === 'false') {
           const b = parseBoolFilter(o, value, w, expr);
           s.container.push({ mode: b.value ? 'container' : 'host', source: expr });

@@ -218,12 +218,14 @@ export const diskMount = defineRule({
   title: 'Container device mount detected',
   description:
     'A container process mounted a device from /dev. Mounting the host disk inside a container gives access ' +
-    'to the host filesystem: a container escape.',
+    "to the host filesystem: a container escape. Only once the container has started: the runtime's own " +
+    'mounts while it sets the container up are not findings.',
   severity: 3,
   mitre: ESCAPE_TO_HOST,
   tags: [],
   requires: [{ event: 'security_sb_mount', filter: inContainer }],
   onEvent(ev, ctx) {
+    if (ev.containerStarted === false) return undefined;
     const dev = argString(ev, 'dev_name');
     if (dev === undefined || !dev.startsWith('/dev/')) return undefined;
     return [ctx.finding(ev, [{ name: 'dev_name', type: 'const char *', value: dev }])];
