@@ -111,6 +111,31 @@ static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_
 	kt_output(s, h, sizeof(struct event_hdr_t) + payload_len, event_id);
 }
 
+/* ktrail's heartbeat call (wire.h enum kt_heartbeat): answer it with a header-only record; true when it was one. */
+static __always_inline bool kt_heartbeat(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	struct scratch_t *s;
+	__u32 pid;
+
+	if (kt_settings.self_tgid != (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return false;
+	pid = (__u32)BPF_CORE_READ(regs, di);
+	if ((pid >> 16) != KT_HB_TAG || (__u32)BPF_CORE_READ(regs, si) != 0)
+		return false;
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return true;
+	__builtin_memset(&s->hdr, 0, sizeof(s->hdr));
+	kt_fill_task(&s->hdr, (struct task_struct *)bpf_get_current_task());
+	s->hdr.ts = bpf_ktime_get_boot_ns();
+	s->hdr.event_id = KT_HB_EVENT_ID;
+	s->hdr.syscall_nr = KT_HB_NR;
+	s->hdr.flags = KT_F_AT_ENTRY | ((pid & KT_HB_NUMBERED) ? 0 : KT_F_INTERNAL);
+	kt_output(s, &s->hdr, sizeof(s->hdr), KT_HB_EVENT_ID);
+	return true;
+}
+
 SEC("raw_tracepoint/sys_enter")
 int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -119,6 +144,8 @@ int raw_tp__syscalls__sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u32 nr = (__u32)ctx->args[1];
 	struct syscall_cfg_t *cfg;
 
+	if (nr == KT_HB_NR && !compat && kt_heartbeat(ctx))
+		return 0;
 	if (compat) {
 		__u32 *x = bpf_map_lookup_elem(&compat_nr_map, &nr);
 		if (!x || *x == 0)
@@ -449,6 +476,7 @@ struct kt_abi {
 	enum kt_cmp_target cmp_target;
 	enum kt_filter_flag filter_flag;
 	enum kt_str_kind str_kind;
+	enum kt_heartbeat heartbeat;
 	struct event_hdr_t event_hdr;
 	struct blob_hdr_t blob_hdr;
 	struct syscall_cfg_t syscall_cfg;
