@@ -36,6 +36,18 @@ export interface TraceRequest {
   readonly policies?: readonly string[];
   /** `--signatures-dir` directories of extra rule modules. */
   readonly signatureDirs?: readonly string[];
+  /** A reload's number: rule modules are imported afresh (src/signatures/registry.ts loadRulesFrom). */
+  readonly generation?: number;
+}
+
+/** The request the trace flags give, by long flag name (`events`, `scope`, `policy`, `signatures-dir`). */
+export function traceRequestFrom(values: ReadonlyMap<string, readonly string[]>): TraceRequest {
+  return {
+    events: values.get('events'),
+    scope: values.get('scope'),
+    policies: values.get('policy'),
+    signatureDirs: values.get('signatures-dir'),
+  };
 }
 
 export interface TracePlan {
@@ -95,7 +107,7 @@ export async function planTrace(req: TraceRequest): Promise<TracePlan> {
   checkPolicyFlags({ events: rawEvents.length, scope: scope.length, policy: policyPaths.length });
 
   const extra: AnyRule[] = [];
-  for (const dir of req.signatureDirs ?? []) extra.push(...(await loadRulesFrom(dir)));
+  for (const dir of req.signatureDirs ?? []) extra.push(...(await loadRulesFrom(dir, req.generation)));
   const rules = allRules(extra);
   const split = selectRules(rawEvents, rules);
 
