@@ -57,6 +57,8 @@ export function jsonPrinter(sinks: readonly Sink[], opts: JsonOptions): Printer 
 export function tablePrinter(sink: Sink, parseArguments: boolean): Printer {
   return {
     start() {
+      // A rotated or reopened file starts with the header too.
+      sink.header?.(`${TABLE_HEADER}\n`);
       sink.write(`${TABLE_HEADER}\n`);
     },
     batch(events, findings) {
