@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './net.js';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
 
@@ -17,15 +17,6 @@ export function natsSkipReason(): string | undefined {
   const r = spawnSync(NATS_SERVER, ['--version'], { encoding: 'utf8' });
   if (r.error !== undefined) return 'nats-server is not installed: apt-get install nats-server';
   return undefined;
-}
-
-/** A port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export interface NatsServer {
