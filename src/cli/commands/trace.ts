@@ -121,7 +121,8 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
     });
   }
 
-  // Stop requests: the first resolves `stopped`, a second aborts the drain.
+  // Signals are ours from here on (before anything is opened): a stop requested while starting ends the run
+  // as soon as it has started; SIGHUP before the run is ignored rather than fatal.
   let stopReason: string | undefined;
   let resolveStop: (reason: string) => void = () => {};
   const stopped = new Promise<string>((r) => (resolveStop = r));
@@ -135,60 +136,57 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
       force.abort();
     }
   };
-
-  // 2. The process tree, the outputs, the server: all before the capture, so that a failure attaches nothing.
-  const native = loadNative();
-  const clocks = native.clocks();
-  const bootToEpochNs = clocks.realtime - clocks.boottime;
-  const enricher = createEnricher({ bootToEpochNs });
-  const heartbeat = new Heartbeat({ now: () => native.clocks().boottime, bootToEpochNs });
-  heartbeat.numbered = plan.heartbeatPrinted;
-  let cap: Capture | undefined;
-  let pipeline: Pipeline | undefined;
-  let errors = 0;
-  const reloads = { ok: 0, failed: 0 };
-  let outputs: Awaited<ReturnType<typeof openOutputs>>;
+  let onReload: (() => void) | undefined;
+  const onSigint = () => requestStop('SIGINT');
+  const onSigterm = () => requestStop('SIGTERM');
+  // Node ignores SIGPIPE; with a handler a write to a closed pipe or socket raises it. A closed standard
+  // output stops ktrail through its own EPIPE (onStdoutClosed); a network peer that went away is its
+  // output's business (it retries), so SIGPIPE itself never stops the tracer.
+  const onSigpipe = () => log.debug('SIGPIPE: a pipe or socket output lost its reader');
+  const onSighup = () => {
+    if (onReload !== undefined) onReload();
+    else log.info('SIGHUP before tracing started: ignored');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGPIPE', onSigpipe);
+  process.on('SIGHUP', onSighup);
   try {
-    outputs = await openOutputs(output, {
-      policyNames: plan.compiled.policies.map((p) => p.name),
-      ancestors: (ev, depth) => enricher.tree.ancestry(ev.hostProcessId, depth),
-      onStdoutClosed: () => requestStop('stdout closed'),
-      report: (level, m) => log.log(level, m),
-    });
-  } catch (e) {
-    enricher.close();
-    throw e;
+    return await run();
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigterm);
+    process.removeListener('SIGPIPE', onSigpipe);
+    process.removeListener('SIGHUP', onSighup);
   }
-  const { printers, sinks } = outputs;
-  const closeSinks = (signal: AbortSignal) => Promise.all(sinks.map((s) => s.close(signal)));
-  let http: RunningServer | undefined;
-  try {
-    if (server !== undefined) {
-      http = await startServer(server, {
-        ...(server.metrics
-          ? {
-              metrics: createMetrics({
-                pipeline: () => pipeline!.stats(),
-                capture: () => cap?.stats() ?? { events: new Map(), batches: 0, bytes: 0 },
-                ring: () => cap?.ringFill() ?? { used: 0, size: ringBytes },
-                outputs: () =>
-                  sinks.flatMap((s) => (s.stats ? [{ name: s.name ?? 'output', stats: s.stats() }] : [])),
-                heartbeat: () => heartbeat.stats(),
-                health: () => heartbeat.health(),
-                now: () => native.clocks().boottime,
-                eventName: (id) => eventById(id)?.name ?? String(id),
-                rules: () => pipeline!.rules.length,
-                errors: () => errors,
-                reloads: () => reloads,
-              }),
-            }
-          : {}),
-        ...(server.healthz ? { health: () => heartbeat.health() } : {}),
-      });
-    }
 
-    // 3. The pipeline, then the capture that feeds it.
-    pipeline = new Pipeline({
+  async function run(): Promise<number> {
+    // 2. The process tree, the pipeline, the outputs, the server: all before the capture, so that a failure
+    // attaches nothing.
+    const native = loadNative();
+    const clocks = native.clocks();
+    const bootToEpochNs = clocks.realtime - clocks.boottime;
+    const enricher = createEnricher({ bootToEpochNs });
+    const heartbeat = new Heartbeat({ now: () => native.clocks().boottime, bootToEpochNs });
+    heartbeat.numbered = plan.heartbeatPrinted;
+    let cap: Capture | undefined;
+    let errors = 0;
+    const reloads = { ok: 0, failed: 0 };
+    let outputs: Awaited<ReturnType<typeof openOutputs>>;
+    try {
+      outputs = await openOutputs(output, {
+        policyNames: plan.compiled.policies.map((p) => p.name),
+        ancestors: (ev, depth) => enricher.tree.ancestry(ev.hostProcessId, depth),
+        onStdoutClosed: () => requestStop('stdout closed'),
+        report: (level, m) => log.log(level, m),
+      });
+    } catch (e) {
+      enricher.close();
+      throw e;
+    }
+    const { printers, sinks } = outputs;
+    const closeSinks = (signal: AbortSignal) => Promise.all(sinks.map((s) => s.close(signal)));
+    const pipe = new Pipeline({
       policies: plan.compiled,
       printed: new Set(plan.printed.map((e) => e.id)),
       rules: plan.rules,
@@ -203,174 +201,188 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
         log.warn(`rule ${rule.id} failed on an event: ${errorText(e)}`);
       },
     });
-    const pipe = pipeline;
-    cap = await openCapture({
-      events: plan.traced,
-      // The kernel drops what no policy can match; rules read their events whenever a scope matches.
-      kernelPlan: plan.compiled.kernel,
-      scopeOnlyEvents: [...plan.ruleEventIds],
-      startBootNs: clocks.boottime,
-      // The process tree lives on lifecycle records (and reloads may select lifecycle events).
-      processTree: true,
-      ringBytes,
-      onBatch: (batch) => pipe.push(batch),
-      onError: (e) => {
-        errors++;
-        log.error(e.message);
-      },
-    });
-  } catch (e) {
-    await http?.close();
-    enricher.close();
-    await closeSinks(AbortSignal.abort());
-    throw e;
-  }
-  const capture = cap;
-  const pipe = pipeline;
-
-  // 4. Run: signals, the heartbeat, loss and drop reports, reloads.
-  const onSigint = () => requestStop('SIGINT');
-  const onSigterm = () => requestStop('SIGTERM');
-  // Node ignores SIGPIPE; with a handler a write to a closed pipe or socket raises it. A closed standard
-  // output stops ktrail through its own EPIPE (onStdoutClosed); a network peer that went away is its
-  // output's business (it retries), so SIGPIPE alone stops only when standard output is the closed one.
-  const onSigpipe = () => log.debug('SIGPIPE: a pipe or socket output lost its reader');
-  let generation = 0;
-  let reloading: Promise<void> | undefined;
-  let again = false;
-  const reloadOnce = async () => {
-    const started = performance.now();
-    let next: TracePlan;
+    let http: RunningServer | undefined;
     try {
-      next = await planTrace({ ...request, generation: ++generation });
-      if (next.traced.length === 0)
-        throw new KtrailError('USAGE', 'none of the newly selected events can be traced here');
-    } catch (e) {
-      reloads.failed++;
-      log.error(`reload failed: ${errorText(e)}; the previous policies keep running`);
-      return;
-    }
-    for (const n of next.notices) log.warn(n);
-    try {
-      await applyPlan({ capture, pipeline: pipe, heartbeat }, plan, next);
-    } catch (e) {
-      reloads.failed++;
-      if (stopReason === undefined)
-        log.error(
-          `reload failed while switching: ${errorText(e)}; the kernel passes every event of both sets`,
-        );
-      return;
-    }
-    plan = next;
-    reloads.ok++;
-    const n = next.traced.length - next.internal.length;
-    log.info(
-      `reloaded: ${next.compiled.policies.length} polic${next.compiled.policies.length === 1 ? 'y' : 'ies'}, ` +
-        `${n} event${n === 1 ? '' : 's'}, ${pipe.rules.length} rule${pipe.rules.length === 1 ? '' : 's'} ` +
-        `(switched in ${(performance.now() - started).toFixed(0)} ms)`,
-      { policies: next.compiled.policies.length, events: n, rules: pipe.rules.length },
-    );
-  };
-  const onSighup = () => {
-    if (stopReason !== undefined) return;
-    log.info('SIGHUP: reopening output files, reloading policies and signatures');
-    for (const s of sinks) {
-      try {
-        s.reopen?.();
-      } catch (e) {
-        log.error(`${errorText(e)}; writing on to the file already open`);
+      if (server !== undefined) {
+        http = await startServer(server, {
+          ...(server.metrics
+            ? {
+                metrics: createMetrics({
+                  pipeline: () => pipe.stats(),
+                  capture: () => cap?.stats() ?? { events: new Map(), batches: 0, bytes: 0 },
+                  ring: () => cap?.ringFill() ?? { used: 0, size: ringBytes },
+                  outputs: () =>
+                    sinks.flatMap((s) => (s.stats ? [{ name: s.name ?? 'output', stats: s.stats() }] : [])),
+                  heartbeat: () => heartbeat.stats(),
+                  health: () => heartbeat.health(),
+                  now: () => native.clocks().boottime,
+                  eventName: (id) => eventById(id)?.name ?? String(id),
+                  rules: () => pipe.rules.length,
+                  errors: () => errors,
+                  reloads: () => reloads,
+                }),
+              }
+            : {}),
+          ...(server.healthz ? { health: () => heartbeat.health() } : {}),
+        });
       }
+      // 3. The capture that feeds the pipeline.
+      cap = await openCapture({
+        events: plan.traced,
+        // The kernel drops what no policy can match; rules read their events whenever a scope matches.
+        kernelPlan: plan.compiled.kernel,
+        scopeOnlyEvents: [...plan.ruleEventIds],
+        startBootNs: clocks.boottime,
+        // The process tree lives on lifecycle records (and reloads may select lifecycle events).
+        processTree: true,
+        ringBytes,
+        onBatch: (batch) => pipe.push(batch),
+        onError: (e) => {
+          errors++;
+          log.error(e.message);
+        },
+      });
+    } catch (e) {
+      await http?.close();
+      enricher.close();
+      await closeSinks(AbortSignal.abort());
+      throw e;
     }
-    if (reloading !== undefined) {
-      again = true;
-      return;
-    }
-    reloading = (async () => {
-      do {
-        again = false;
-        await reloadOnce();
-      } while (again && stopReason === undefined);
-    })().finally(() => {
-      reloading = undefined;
-    });
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
-  process.on('SIGPIPE', onSigpipe);
-  process.on('SIGHUP', onSighup);
+    const capture = cap;
 
-  for (const p of printers) p.start();
-  heartbeat.start();
-  const nRules = pipe.rules.length;
-  const nEvents = plan.traced.length - plan.internal.length;
-  const where =
-    http === undefined
-      ? ''
-      : `; serving ${server!.metrics ? '/metrics ' : ''}${server!.healthz ? '/healthz ' : ''}on ${http.address.host.includes(':') ? `[${http.address.host}]` : http.address.host}:${http.address.port}`;
-  log.info(
-    `tracing ${nEvents} event${nEvents === 1 ? '' : 's'}` +
-      `${nRules > 0 ? ` and ${nRules} detection rule${nRules === 1 ? '' : 's'}` : ''} (started in ${capture.startupMs.toFixed(0)} ms)${where}; Ctrl-C stops`,
-    { events: nEvents, rules: nRules, startupMs: Math.round(capture.startupMs) },
-  );
+    // 4. Run: the heartbeat, loss and drop reports, reloads, until a stop.
+    let generation = 0;
+    let reloading: Promise<void> | undefined;
+    let again = false;
+    const reloadOnce = async () => {
+      const started = performance.now();
+      let next: TracePlan;
+      try {
+        next = await planTrace({ ...request, generation: ++generation });
+        if (next.traced.length === 0)
+          throw new KtrailError('USAGE', 'none of the newly selected events can be traced here');
+      } catch (e) {
+        reloads.failed++;
+        log.error(`reload failed: ${errorText(e)}; the previous policies keep running`);
+        return;
+      }
+      for (const n of next.notices) log.warn(n);
+      try {
+        await applyPlan({ capture, pipeline: pipe, heartbeat }, plan, next);
+      } catch (e) {
+        reloads.failed++;
+        if (stopReason === undefined)
+          log.error(
+            `reload failed while switching: ${errorText(e)}; the kernel passes every event of both sets`,
+          );
+        return;
+      }
+      plan = next;
+      reloads.ok++;
+      const n = next.traced.length - next.internal.length;
+      const np = next.compiled.policies.length;
+      log.info(
+        `reloaded: ${np} polic${np === 1 ? 'y' : 'ies'}, ${n} event${n === 1 ? '' : 's'}, ` +
+          `${pipe.rules.length} rule${pipe.rules.length === 1 ? '' : 's'} ` +
+          `(switched in ${(performance.now() - started).toFixed(0)} ms)`,
+        { policies: np, events: n, rules: pipe.rules.length },
+      );
+    };
+    onReload = () => {
+      if (stopReason !== undefined) return;
+      log.info('SIGHUP: reopening output files, reloading policies and signatures');
+      for (const s of sinks) {
+        try {
+          s.reopen?.();
+        } catch (e) {
+          log.error(`${errorText(e)}; writing on to the file already open`);
+        }
+      }
+      if (reloading !== undefined) {
+        again = true;
+        return;
+      }
+      reloading = (async () => {
+        do {
+          again = false;
+          await reloadOnce();
+        } while (again && stopReason === undefined);
+      })().finally(() => {
+        reloading = undefined;
+      });
+    };
 
-  let lastDropped = '';
-  const timer =
-    statsEvery > 0
-      ? setInterval(() => {
-          const lost = lostByName(capture.stats());
-          if (pipe.reportLoss(lost, native.clocks().realtime))
-            log.warn(`lost events so far: ${listLost(lost)}`);
-          const dropped = listDropped(sinks);
-          if (dropped !== lastDropped) log.warn(`outputs dropped so far: ${dropped}`);
-          lastDropped = dropped;
-        }, statsEvery * 1000)
-      : undefined;
+    for (const p of printers) p.start();
+    heartbeat.start();
+    const nRules = pipe.rules.length;
+    const nEvents = plan.traced.length - plan.internal.length;
+    const host = http?.address.host ?? '';
+    const where =
+      http === undefined
+        ? ''
+        : `; serving ${server!.metrics ? '/metrics ' : ''}${server!.healthz ? '/healthz ' : ''}on ` +
+          `${host.includes(':') ? `[${host}]` : host}:${http.address.port}`;
+    log.info(
+      `tracing ${nEvents} event${nEvents === 1 ? '' : 's'}` +
+        `${nRules > 0 ? ` and ${nRules} detection rule${nRules === 1 ? '' : 's'}` : ''} (started in ${capture.startupMs.toFixed(0)} ms)${where}; Ctrl-C stops`,
+      { events: nEvents, rules: nRules, startupMs: Math.round(capture.startupMs) },
+    );
 
-  const reason = await stopped;
-  if (timer) clearInterval(timer);
-  heartbeat.stop();
-  if (reloading !== undefined) await reloading;
+    let lastDropped = '';
+    const timer =
+      statsEvery > 0
+        ? setInterval(() => {
+            const lost = lostByName(capture.stats());
+            if (pipe.reportLoss(lost, native.clocks().realtime))
+              log.warn(`lost events so far: ${listLost(lost)}`);
+            const dropped = listDropped(sinks);
+            if (dropped !== lastDropped) log.warn(`outputs dropped so far: ${dropped}`);
+            lastDropped = dropped;
+          }, statsEvery * 1000)
+        : undefined;
 
-  // 5. Stop: take the counters while the maps exist, drain the ring, let the outputs deliver, summarise.
-  const lost = lostByName(capture.stats());
-  pipe.reportLoss(lost, native.clocks().realtime, true);
-  let kernelFiltered = 0n;
-  for (const s of capture.stats().events.values()) kernelFiltered += s.filtered;
-  await capture.close();
-  enricher.close();
-  const deadline = AbortSignal.any([force.signal, AbortSignal.timeout(STOP_DRAIN_MS)]);
-  await closeSinks(deadline);
-  await http?.close();
-  process.removeListener('SIGINT', onSigint);
-  process.removeListener('SIGTERM', onSigterm);
-  process.removeListener('SIGPIPE', onSigpipe);
-  process.removeListener('SIGHUP', onSighup);
-  const st = pipe.stats();
-  let lostTotal = 0n;
-  for (const v of lost.values()) lostTotal += v;
-  const decodeErrors = Object.values(st.decodeErrors).reduce((a, b) => a + b, 0);
-  const dropped = listDropped(sinks);
-  let droppedTotal = 0;
-  for (const s of sinks) droppedTotal += s.stats?.().dropped ?? 0;
-  log.info(
-    `${reason}: ${st.printed} events, ${lostTotal} lost` +
-      (lost.size > 0 ? ` (${listLost(lost)})` : '') +
-      (kernelFiltered > 0n ? `, ${kernelFiltered} filtered in the kernel` : '') +
-      (st.filtered > 0 ? `, ${st.filtered} filtered out in userspace` : '') +
-      (st.findings > 0 ? `, ${st.findings} findings` : '') +
-      (decodeErrors > 0 ? `, ${decodeErrors} undecodable records` : '') +
-      (dropped !== '' ? `, dropped by outputs: ${dropped}` : '') +
-      (reloads.ok + reloads.failed > 0 ? `, ${reloads.ok} reloads (${reloads.failed} failed)` : ''),
-    {
-      reason,
-      events: st.printed,
-      lost: lostTotal,
-      kernelFiltered,
-      userFiltered: st.filtered,
-      findings: st.findings,
-      undecodable: decodeErrors,
-      dropped: droppedTotal,
-    },
-  );
-  return force.signal.aborted ? FORCED_EXIT : 0;
+    const reason = await stopped;
+    if (timer) clearInterval(timer);
+    heartbeat.stop();
+    if (reloading !== undefined) await reloading;
+
+    // 5. Stop: take the counters while the maps exist, drain the ring, let the outputs deliver, summarise.
+    const lost = lostByName(capture.stats());
+    pipe.reportLoss(lost, native.clocks().realtime, true);
+    let kernelFiltered = 0n;
+    for (const s of capture.stats().events.values()) kernelFiltered += s.filtered;
+    await capture.close();
+    enricher.close();
+    const deadline = AbortSignal.any([force.signal, AbortSignal.timeout(STOP_DRAIN_MS)]);
+    await closeSinks(deadline);
+    await http?.close();
+    const st = pipe.stats();
+    let lostTotal = 0n;
+    for (const v of lost.values()) lostTotal += v;
+    const decodeErrors = Object.values(st.decodeErrors).reduce((a, b) => a + b, 0);
+    const dropped = listDropped(sinks);
+    let droppedTotal = 0;
+    for (const s of sinks) droppedTotal += s.stats?.().dropped ?? 0;
+    log.info(
+      `${reason}: ${st.printed} events, ${lostTotal} lost` +
+        (lost.size > 0 ? ` (${listLost(lost)})` : '') +
+        (kernelFiltered > 0n ? `, ${kernelFiltered} filtered in the kernel` : '') +
+        (st.filtered > 0 ? `, ${st.filtered} filtered out in userspace` : '') +
+        (st.findings > 0 ? `, ${st.findings} findings` : '') +
+        (decodeErrors > 0 ? `, ${decodeErrors} undecodable records` : '') +
+        (dropped !== '' ? `, dropped by outputs: ${dropped}` : '') +
+        (reloads.ok + reloads.failed > 0 ? `, ${reloads.ok} reloads (${reloads.failed} failed)` : ''),
+      {
+        reason,
+        events: st.printed,
+        lost: lostTotal,
+        kernelFiltered,
+        userFiltered: st.filtered,
+        findings: st.findings,
+        undecodable: decodeErrors,
+        dropped: droppedTotal,
+      },
+    );
+    return force.signal.aborted ? FORCED_EXIT : 0;
+  }
 }
