@@ -185,7 +185,7 @@ export const EVENTS: readonly EventSpec[] = [
     probes: [{ kind: 'raw_tracepoint', target: 'sys_enter', required: true }],
     related: [],
     notes: [
-      'ktrail calls kill(KT_HB_TAG << 16 | flags, 0), a call that never reaches a process (no pid is that large); sys_enter recognises it from ktrail itself and emits a record with no fields. Its arrival through the ring and the pipeline backs /healthz (see README, Operability) and marks the point where a reloaded policy set takes over.',
+      'ktrail calls kill(KT_HB_TAG << 16 | flags, 0), a call that never reaches a process (no pid is that large); sys_enter recognises it from ktrail itself and emits a record with no fields. Its arrival through the ring and the pipeline backs /healthz (docs/operations.md) and marks the point where a reloaded policy set takes over.',
       'As in Tracee the event is in the default set but internal: it is printed only when named (-e heartbeat_event or a policy rule), and then takes a seq like any printed event.',
     ],
   },

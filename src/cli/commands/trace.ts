@@ -71,6 +71,9 @@ function listDropped(sinks: readonly Sink[]): string {
     .join(', ');
 }
 
+/** Events a plan prints that can be traced here (heartbeat_event is not among the traced ones). */
+const printedCount = (p: TracePlan) => p.traced.length - p.internal.length + (p.heartbeatPrinted ? 1 : 0);
+
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The arguments with `--config FILE` merged under them (flags win). */
@@ -279,7 +282,7 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
       }
       plan = next;
       reloads.ok++;
-      const n = next.traced.length - next.internal.length;
+      const n = printedCount(next);
       const np = next.compiled.policies.length;
       log.info(
         `reloaded: ${np} polic${np === 1 ? 'y' : 'ies'}, ${n} event${n === 1 ? '' : 's'}, ` +
@@ -315,7 +318,7 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
     for (const p of printers) p.start();
     heartbeat.start();
     const nRules = pipe.rules.length;
-    const nEvents = plan.traced.length - plan.internal.length;
+    const nEvents = printedCount(plan);
     const host = http?.address.host ?? '';
     const where =
       http === undefined
