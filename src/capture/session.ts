@@ -240,7 +240,8 @@ export class Capture {
         u32Key(l.slot),
         encodeLifecycleConfig(l.id, union.has(l.id) ? ALL_POLICIES : 0n, tree),
       );
-    this.#target = { events: [...union.values()] };
+    // Until step 3 is done the old plan's map entries stay what a later update must remove.
+    this.#target = { ...this.#target, events: [...union.values()] };
     this.#eventIds = [...new Set([...this.#eventIds, ...union.keys()])];
     // 2. The caller switches userspace.
     await settled();
