@@ -95,6 +95,8 @@ export interface ParsedArgs {
   readonly positionals: readonly string[];
   readonly values: ReadonlyMap<string, readonly string[]>;
   readonly flags: ReadonlySet<string>;
+  /** Long names of the options given on the command line (not through KTRAIL_* variables). */
+  readonly given?: ReadonlySet<string>;
 }
 
 export const COMMANDS = ['list', 'man', 'analyze', 'version', 'help'] as const;
@@ -176,6 +178,7 @@ export function parseArgs(
     values.set(opt.long, list);
   }
 
+  const given = new Set([...values.keys(), ...flags]);
   for (const o of OPTIONS) {
     if (o.value === 'none' || values.has(o.long)) continue;
     const e = env[envName(o.long)];
@@ -190,7 +193,7 @@ export function parseArgs(
       hint: hint ? `did you mean 'ktrail ${hint}'?` : `commands: ${COMMANDS.join(', ')}`,
     });
   }
-  return { command, positionals: command ? positionals.slice(1) : positionals, values, flags };
+  return { command, positionals: command ? positionals.slice(1) : positionals, values, flags, given };
 }
 
 export function usage(): string {

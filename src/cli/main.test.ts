@@ -146,3 +146,22 @@ test('with --log format=json, the live command reports a bad flag as a JSON line
     ['error', "--output 'option:rotate-size=1M': rotation needs a file output", 'USAGE'],
   );
 });
+
+test('flags of the live command are refused by the other commands', async () => {
+  const r = await cli('list', '--server', 'metrics');
+  assert.deepEqual(
+    [r.code, r.err],
+    [
+      2,
+      "ktrail: flag '--server' is for live tracing, not for 'ktrail list'\n  hint: drop it, or run ktrail without 'list'\n",
+    ],
+  );
+  assert.equal((await cli('man', 'delete_module', '-l', 'debug')).code, 2);
+  assert.equal((await cli('analyze', 'x.json', '--config=k.yaml')).code, 2);
+  // A KTRAIL_* variable meant for the live command does not stop the others.
+  const quiet = { out: () => {}, err: () => {} };
+  assert.equal(
+    await main(['list', 'tag=system_module'], quiet, { KTRAIL_LOG: 'debug', KTRAIL_SERVER: 'metrics' }),
+    0,
+  );
+});

@@ -73,6 +73,17 @@ export function reportError(e: unknown, io: Io): number {
   return 1;
 }
 
+/** Flags only the live command reads: given on the command line of another command they are refused. */
+const LIVE_ONLY = ['server', 'metrics', 'healthz', 'http-listen-addr', 'config', 'log', 'logging'];
+
+function refuseLiveOnly(command: string, given: ReadonlySet<string>): void {
+  const name = LIVE_ONLY.find((n) => given.has(n));
+  if (name !== undefined)
+    throw new KtrailError('USAGE', `flag '--${name}' is for live tracing, not for 'ktrail ${command}'`, {
+      hint: `drop it, or run ktrail without '${command}'`,
+    });
+}
+
 export async function main(argv: readonly string[], io: Io = stdio, env = process.env): Promise<number> {
   try {
     const args = parseArgs(argv, env);
@@ -80,6 +91,7 @@ export async function main(argv: readonly string[], io: Io = stdio, env = proces
       io.out(usage());
       return 0;
     }
+    if (args.command !== undefined) refuseLiveOnly(args.command, args.given ?? new Set());
     switch (args.command) {
       case 'list':
         io.out(
