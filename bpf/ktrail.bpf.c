@@ -222,10 +222,39 @@ static __always_inline long kt_native_nr(__u32 nr, bool compat)
 	return *x - 1;
 }
 
+/*
+ * ktrail's heartbeat call (wire.h enum kt_heartbeat): answer it with a header-only record; true when it was
+ * one. Checked before the traced bitmap: kill is rarely traced.
+ */
+static __always_inline bool kt_heartbeat(struct pt_regs *regs)
+{
+	struct scratch_t *s;
+	__u32 pid;
+
+	if (kt_settings.self_tgid != (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return false;
+	pid = (__u32)BPF_CORE_READ(regs, di);
+	if ((pid >> 16) != KT_HB_TAG || (__u32)BPF_CORE_READ(regs, si) != 0)
+		return false;
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return true;
+	__builtin_memset(&s->hdr, 0, sizeof(s->hdr));
+	kt_fill_task(&s->hdr, (struct task_struct *)bpf_get_current_task());
+	s->hdr.ts = bpf_ktime_get_boot_ns();
+	s->hdr.event_id = KT_HB_EVENT_ID;
+	s->hdr.syscall_nr = KT_HB_NR;
+	s->hdr.flags = KT_F_AT_ENTRY | ((pid & KT_HB_NUMBERED) ? 0 : KT_F_INTERNAL);
+	kt_output(s, &s->hdr, sizeof(s->hdr), KT_HB_EVENT_ID);
+	return true;
+}
+
 static __always_inline int kt_sys_enter(struct pt_regs *regs, long id, bool btf)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	bool compat = (task->thread_info.status & KT_TS_COMPAT) != 0;
+	if (id == KT_HB_NR && !compat && kt_heartbeat(regs))
+		return 0;
 	long native = kt_native_nr((__u32)id, compat);
 	if (native < 0 || !kt_is_traced(native))
 		return 0;
@@ -659,6 +688,7 @@ struct kt_abi {
 	enum kt_cmp_target cmp_target;
 	enum kt_filter_flag filter_flag;
 	enum kt_str_kind str_kind;
+	enum kt_heartbeat heartbeat;
 	struct event_hdr_t event_hdr;
 	struct blob_hdr_t blob_hdr;
 	struct syscall_cfg_t syscall_cfg;

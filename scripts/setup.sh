@@ -9,8 +9,9 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages: the BPF toolchain (clang, llvm, bpftool), libbpf and what it links (libelf, zlib), kmod for
-# the rmmod trigger the tests use, and the C/C++ build tools node-gyp needs.
-pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool kmod make g++ pkg-config python3)
+# the rmmod trigger the tests use, the C/C++ build tools node-gyp needs, and nats-server for the NATS output
+# tests (they start it themselves on 127.0.0.1; the package starts no service here).
+pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool kmod make g++ pkg-config python3 nats-server)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -101,6 +101,19 @@ struct syscall_cfg_t {
 	struct kevent_cfg_t kev[KT_KEVENTS]; /* kernel events this syscall gives (kind KT_KE_NONE: unused) */
 };
 
+/*
+ * ktrail's heartbeat: the tracer calls kill(KT_HB_TAG << 16 | flags, 0), a no-op (no pid is that large), and
+ * sys_enter answers that call from ktrail's own process with a header-only record of event KT_HB_EVENT_ID
+ * (Tracee's heartbeat_event), emitted at entry. Its arrival proves the program, the ring, the poller and the
+ * pipeline alive. With KT_HB_NUMBERED the record takes a seq (heartbeat_event is printed), else it is internal.
+ */
+enum kt_heartbeat {
+	KT_HB_NR = 62,          /* x86_64 kill */
+	KT_HB_TAG = 0x4b54,     /* the pid argument's upper 16 bits ("KT") */
+	KT_HB_NUMBERED = 0x1,   /* flag in the pid argument's lower 16 bits */
+	KT_HB_EVENT_ID = 5005,  /* heartbeat_event */
+};
+
 /* event_hdr_t.flags bits. */
 enum kt_hdr_flag {
 	KT_F_COMPAT = 0x1,    /* 32-bit syscall (isCompat) */

@@ -3,8 +3,12 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 
 #include <set>
+#include <vector>
 
 #include "errors.h"
 
@@ -52,6 +56,9 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                          InstanceMethod<&BpfObject::MapInfo>("mapInfo"),
                          InstanceMethod<&BpfObject::MapUpdate>("mapUpdate"),
                          InstanceMethod<&BpfObject::MapLookup>("mapLookup"),
+                         InstanceMethod<&BpfObject::MapDelete>("mapDelete"),
+                         InstanceMethod<&BpfObject::MapKeys>("mapKeys"),
+                         InstanceMethod<&BpfObject::RingFill>("ringFill"),
                          InstanceMethod<&BpfObject::Attach>("attach"),
                          InstanceMethod<&BpfObject::Detach>("detach"),
                          InstanceMethod<&BpfObject::Programs>("programs"),
@@ -85,6 +92,10 @@ void BpfObject::CloseAll() {
   }
   for (auto& [name, link] : links_) bpf_link__destroy(link);
   links_.clear();
+  if (ring_pos_ != nullptr) {
+    munmap(ring_pos_, 2 * static_cast<size_t>(sysconf(_SC_PAGESIZE)));
+    ring_pos_ = nullptr;
+  }
   if (obj_ != nullptr) {
     bpf_object__close(obj_);
     obj_ = nullptr;
@@ -204,6 +215,66 @@ Napi::Value BpfObject::MapLookup(const Napi::CallbackInfo& info) {
   int err = bpf_map__lookup_elem(map, key.Data(), key.Length(), out.Data(), n, 0);
   if (err == -ENOENT) return env.Null();
   if (err < 0) throw MakeError(env, kLibbpf, DescribeErrno("reading map " + name, -err), -err);
+  return out;
+}
+
+Napi::Value BpfObject::MapDelete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "map name");
+  auto key = BufferArg(info, 1, "key");
+  bpf_map* map = FindMap(env, name);
+  int err = bpf_map__delete_elem(map, key.Data(), key.Length(), 0);
+  if (err == -ENOENT) return Napi::Boolean::New(env, false);
+  if (err < 0) throw MakeError(env, kLibbpf, DescribeErrno("deleting from map " + name, -err), -err);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value BpfObject::MapKeys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "map name");
+  bpf_map* map = FindMap(env, name);
+  size_t ks = bpf_map__key_size(map);
+  std::vector<uint8_t> cur(ks), next(ks);
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  const void* prev = nullptr;  // NULL asks for the first key
+  for (;;) {
+    int err = bpf_map__get_next_key(map, prev, next.data(), ks);
+    if (err == -ENOENT) break;
+    if (err < 0) throw MakeError(env, kLibbpf, DescribeErrno("listing the keys of map " + name, -err), -err);
+    out.Set(n++, Napi::Buffer<uint8_t>::Copy(env, next.data(), ks));
+    cur.swap(next);
+    prev = cur.data();
+  }
+  return out;
+}
+
+Napi::Value BpfObject::RingFill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "map name");
+  bpf_map* map = FindMap(env, name);
+  if (!loaded_) throw MakeError(env, kLibbpf, "reading ring " + name + ": the object is not loaded", 0);
+  if (bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF)
+    throw MakeError(env, kLibbpf, "reading ring " + name + ": not a ring buffer map", EINVAL);
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  if (ring_pos_ != nullptr && ring_pos_map_ != name)
+    throw MakeError(env, kLibbpf, "reading ring " + name + ": another ring is already mapped", EBUSY);
+  if (ring_pos_ == nullptr) {
+    // Page 0 holds the consumer position, page 1 the producer position; a read-only mapping of both is allowed.
+    void* p = mmap(nullptr, 2 * page, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
+    if (p == MAP_FAILED) {
+      int err = errno;
+      throw MakeError(env, kLibbpf, DescribeErrno("mapping the positions of ring " + name, err), err);
+    }
+    ring_pos_ = p;
+    ring_pos_map_ = name;
+  }
+  auto* base = static_cast<uint8_t*>(ring_pos_);
+  uint64_t cons = __atomic_load_n(reinterpret_cast<uint64_t*>(base), __ATOMIC_ACQUIRE);
+  uint64_t prod = __atomic_load_n(reinterpret_cast<uint64_t*>(base + page), __ATOMIC_ACQUIRE);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("used", Napi::Number::New(env, static_cast<double>(prod >= cons ? prod - cons : 0)));
+  out.Set("size", Napi::Number::New(env, bpf_map__max_entries(map)));
   return out;
 }
 

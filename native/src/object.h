@@ -34,6 +34,13 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value MapInfo(const Napi::CallbackInfo& info);
   Napi::Value MapUpdate(const Napi::CallbackInfo& info);
   Napi::Value MapLookup(const Napi::CallbackInfo& info);
+  // Deletes a key of a hash map; false when it was absent.
+  Napi::Value MapDelete(const Napi::CallbackInfo& info);
+  // Every key of a map, as Buffers (a snapshot: entries may come and go while it is taken).
+  Napi::Value MapKeys(const Napi::CallbackInfo& info);
+  // Bytes waiting in a BPF ring buffer map (producer - consumer position) and its size, read from its
+  // read-only mapping of the two position pages; mapped on first use, unmapped by CloseAll.
+  Napi::Value RingFill(const Napi::CallbackInfo& info);
   Napi::Value Attach(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
   Napi::Value Programs(const Napi::CallbackInfo& info);
@@ -50,6 +57,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   bool loaded_ = false;
   std::map<std::string, bpf_link*> links_;
   RingPoller* ring_ = nullptr;
+  void* ring_pos_ = nullptr;  // RingFill: consumer page then producer page, read-only
+  std::string ring_pos_map_;
 };
 
 // Close every live BpfObject of this process (environment cleanup hook).

@@ -1,4 +1,4 @@
-// ring.h: a ring buffer consumer on its own thread, handing batches of records to JS.
+// ring.h: a ring buffer consumer on its own thread ("ktrail-ring"), handing batches of records to JS.
 //
 // Each batch is one Buffer holding many records, each prefixed by its u32 little-endian length. Batches
 // go through a thread-safe function whose queue is bounded: when JS falls behind, the thread blocks, stops

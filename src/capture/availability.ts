@@ -2,6 +2,7 @@
  * Which catalog events this build can capture on this kernel, and why not when it cannot. Pure: decided from
  * the catalog's probe list, so `list --signatures`, the live command and the rule engine agree.
  */
+import { kt_heartbeat } from '../abi/abi.gen.js';
 import { eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 
@@ -10,7 +11,8 @@ const CAPTURED_KINDS: ReadonlySet<EventSpec['kind']> = new Set(['syscall', 'life
 
 /** Why this build cannot capture `e`, or undefined when it can. */
 export function unavailableReason(e: EventSpec): string | undefined {
-  if (CAPTURED_KINDS.has(e.kind) || e.kernel !== undefined) return undefined;
+  if (CAPTURED_KINDS.has(e.kind) || e.kernel !== undefined || e.id === kt_heartbeat.KT_HB_EVENT_ID)
+    return undefined;
   const needs = e.probes.map((p) => p.needs).filter((n): n is string => n !== undefined);
   if (needs.length > 0) return `needs ${[...new Set(needs)].join(', ')}`;
   return 'not captured by this build yet';

@@ -184,9 +184,11 @@ export class Capture {
   /** Milliseconds from openCapture() to the programs attached and the poller running. */
   readonly startupMs: number;
   readonly #obj: NativeBpfObject;
-  readonly #eventIds: readonly number[];
+  #eventIds: readonly number[];
   readonly #spec: CaptureSpec;
   readonly #attached: readonly string[];
+  /** What the policy maps hold now (updatePlan replaces it). */
+  #target: PolicyTarget;
   #closing: Promise<void> | undefined;
   #closed = false;
   #batches = 0;
@@ -204,6 +206,11 @@ export class Capture {
     this.#spec = spec;
     this.#attached = attached;
     this.features = features;
+    this.#target = {
+      events: spec.events,
+      kernelPlan: spec.kernelPlan,
+      scopeOnlyEvents: spec.scopeOnlyEvents,
+    };
     this.#eventIds = [
       ...new Set([
         ...spec.events.map((e) => e.id),
@@ -252,6 +259,134 @@ export class Capture {
     return { events, batches: this.#batches, bytes: this.#bytes };
   }
 
+  /** Bytes waiting in the ring (records not yet read by the poller) and the ring's size; zeros after close. */
+  ringFill(): { used: number; size: number } {
+    if (this.#closed) return { used: 0, size: 0 };
+    return this.#obj.ringFill(RING_MAP);
+  }
+
+  /**
+   * Replace what is traced and the policy maps (scope_map, scope_ns_map, filter_map, the policy fields of
+   * syscall_cfg_map and lifecycle_cfg_map) without detaching anything: the same object, ring and seq_map stay,
+   * so sequence numbers continue. Three steps, so that no record a policy of the old or the new set would
+   * keep is dropped by the kernel on the way:
+   *   1. every event of the old and the new set passes the kernel for every policy (no scope, no filter);
+   *   2. `settled()` runs: the caller waits there until the records made under the old maps are consumed and
+   *      switches userspace to the new policies (the pipeline re-checks every record exactly);
+   *   3. the maps are rewritten for `next`; follow marks are carried over through `next.followRemap` (old
+   *      policy bits → new ones; marks it maps to 0 are dropped) and syscalls no longer traced are switched off.
+   * Follow marks a process would have earned during the swap (milliseconds) are not made. Events must be
+   * syscalls or lifecycle events whose programs were loaded at start (CaptureSpec.processTree loads all three).
+   * Throws KtrailError USAGE for such an event before touching a map; a map failure after step 1 leaves
+   * the relaxed maps of step 1 in place (sound: userspace still filters) and rethrows. Main thread only; not
+   * concurrently with itself.
+   */
+  async updatePlan(next: PolicyUpdate, settled: () => Promise<void>): Promise<void> {
+    if (this.#closed || this.#closing !== undefined)
+      throw new KtrailError('USAGE', 'updating the plan: the capture is closed');
+    const loaded = LIFECYCLE.filter((l) => this.#attached.includes(l.program));
+    for (const e of next.events) {
+      const ok = isLifecycleEvent(e.id)
+        ? loaded.some((l) => l.id === e.id)
+        : isCapturedSyscall(e) || (e.kernel !== undefined && e.id < kt_map_limit.KT_MAX_EVENT_IDS);
+      if (!ok)
+        throw new KtrailError('USAGE', `updating the plan: ${e.name} cannot be added to a running capture`, {
+          hint: 'restart ktrail to trace it',
+        });
+    }
+    const obj = this.#obj;
+    const spec = this.#spec;
+    const before = policyMaps(this.#target);
+    const after = policyMaps(next);
+    // 1. Relax: the union passes (the syscalls and kernel events of both plans, every policy), nothing is
+    // scoped, filtered or followed.
+    const union = new Map<number, EventSpec>();
+    for (const e of [...this.#target.events, ...next.events]) union.set(e.id, e);
+    const relaxed = syscallPlan(
+      [...union.values()],
+      () => ALL_POLICIES,
+      () => 0n,
+    );
+    for (const [nr, sc] of relaxed) {
+      const sel = union.has(sc.spec.id) ? ALL_POLICIES : 0n;
+      obj.mapUpdate('syscall_cfg_map', u32Key(nr), encodeSyscallConfig(sc.spec, sel, {}, sc.kernel));
+      for (const c of sc.spec.syscall?.compatNrs ?? [])
+        if (c < kt_wire_limit.KT_MAX_SYSCALLS) obj.mapUpdate('compat_nr_map', u32Key(c), encodeCompatNr(nr));
+    }
+    obj.mapUpdate(TRACED, u32Key(0), encodeTraced(relaxed.keys()));
+    for (const l of loaded)
+      obj.mapUpdate(
+        'lifecycle_cfg_map',
+        u32Key(l.slot),
+        encodeLifecycleConfig(l.id, union.has(l.id) ? ALL_POLICIES : 0n, internalFor(l, spec)),
+      );
+    // Until step 3 is done the old plan's map entries stay what a later update must remove.
+    this.#target = { ...this.#target, events: [...union.values()] };
+    this.#eventIds = [...new Set([...this.#eventIds, ...union.keys()])];
+    // 2. The caller switches userspace.
+    await settled();
+    // 3. The new maps, then the new configuration entries that make them count.
+    if (next.followRemap !== undefined) {
+      for (const key of obj.mapKeys('follow_map')) {
+        const v = obj.mapLookup('follow_map', key);
+        if (v === null) continue;
+        const bits = next.followRemap(v.readBigUInt64LE(0));
+        if (bits === 0n) obj.mapDelete('follow_map', key);
+        else obj.mapUpdate('follow_map', key, u64Value(bits));
+      }
+    }
+    const enc = after.enc;
+    for (const m of enc?.scopes ?? []) obj.mapUpdate('scope_map', m.key, m.value);
+    const keep = (list: readonly { key: Buffer }[] | undefined) =>
+      new Set((list ?? []).map((m) => m.key.toString('hex')));
+    const nsKeep = keep(enc?.ns);
+    for (const m of before.enc?.ns ?? [])
+      if (!nsKeep.has(m.key.toString('hex'))) obj.mapDelete('scope_ns_map', m.key);
+    for (const m of enc?.ns ?? []) obj.mapUpdate('scope_ns_map', m.key, m.value);
+    const filterKeep = keep(enc?.filters);
+    for (const m of before.enc?.filters ?? [])
+      if (!filterKeep.has(m.key.toString('hex'))) obj.mapDelete('filter_map', m.key);
+    for (const m of enc?.filters ?? []) obj.mapUpdate('filter_map', m.key, m.value);
+    const scoped = enc?.scoped ?? 0n;
+    const follow = enc?.follow ?? 0n;
+    for (const l of loaded) {
+      const chosen = next.events.some((e) => e.id === l.id);
+      obj.mapUpdate(
+        'lifecycle_cfg_map',
+        u32Key(l.slot),
+        encodeLifecycleConfig(l.id, chosen ? after.selectedOf(l.id) : 0n, internalFor(l, spec), {
+          scoped,
+          follow,
+        }),
+      );
+    }
+    const planned = syscallPlan(next.events, after.selectedOf, (id) => enc?.filtered.get(id) ?? 0n);
+    for (const [nr, sc] of relaxed) {
+      const p = planned.get(nr);
+      const cfg =
+        p === undefined
+          ? encodeSyscallConfig(sc.spec, 0n)
+          : encodeSyscallConfig(
+              p.spec,
+              p.selected,
+              {
+                filtered: enc?.filtered.get(p.spec.id) ?? 0n,
+                lateScope: enc !== undefined && scoped !== 0n && lateScope(p.spec, enc.comm),
+                scoped,
+                follow,
+              },
+              p.kernel,
+            );
+      obj.mapUpdate('syscall_cfg_map', u32Key(nr), cfg);
+    }
+    obj.mapUpdate(TRACED, u32Key(0), encodeTraced(planned.keys()));
+    this.#target = {
+      events: next.events,
+      kernelPlan: next.kernelPlan,
+      scopeOnlyEvents: next.scopeOnlyEvents,
+    };
+  }
+
   /**
    * Detach every program, deliver what the ring still holds, stop the poller and free the object.
    * Idempotent: later calls return the same promise.
@@ -270,6 +405,49 @@ export class Capture {
       this.#closed = true;
     }
   }
+}
+
+/** The policy half of a CaptureSpec: what updatePlan replaces. */
+export interface PolicyTarget {
+  readonly events: readonly EventSpec[];
+  readonly kernelPlan?: KernelPlan | undefined;
+  readonly scopeOnlyEvents?: readonly number[] | undefined;
+}
+
+export interface PolicyUpdate extends PolicyTarget {
+  /** Old follow-policy bits of a process → its bits under the new plan (e.g. matched by policy name). */
+  readonly followRemap?: (bits: bigint) => bigint;
+}
+
+/** Every policy bit: the relaxed configuration of updatePlan (userspace ignores the kernel's bits). */
+const ALL_POLICIES = (1n << 64n) - 1n;
+
+function u64Value(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(v, 0);
+  return b;
+}
+
+function isCapturedSyscall(e: EventSpec): boolean {
+  return (
+    e.syscall !== undefined &&
+    e.syscall.nr < kt_wire_limit.KT_MAX_SYSCALLS &&
+    e.id < kt_map_limit.KT_MAX_EVENT_IDS
+  );
+}
+
+/** The encoded policy maps of a target and each event's selected bitmap, as openCapture writes them. */
+function policyMaps(t: PolicyTarget): { enc: EncodedPlan | undefined; selectedOf: (id: number) => bigint } {
+  const plan = t.kernelPlan;
+  const scopeOnly = new Set(t.scopeOnlyEvents ?? []);
+  const enc = plan === undefined ? undefined : encodeKernelPlan(plan, t.events, (id) => !scopeOnly.has(id));
+  const allPolicies = plan === undefined ? 1n : (1n << BigInt(Math.max(plan.scopes.length, 1))) - 1n;
+  const selectedOf = (id: number): bigint => {
+    if (plan === undefined) return 1n;
+    const ke = plan.events.get(id);
+    return ke === undefined || scopeOnly.has(id) ? allPolicies : ke.selectedMask;
+  };
+  return { enc, selectedOf };
 }
 
 function checkSpec(spec: CaptureSpec): number {

@@ -46,8 +46,8 @@ describe('catalog invariants', () => {
   it('has one syscall event per snapshot syscall, at least 360', () => {
     assert.ok(syscalls.length >= 360, `only ${syscalls.length} syscalls`);
     assert.equal(syscalls.length, snapshot.syscalls.length);
-    // 6 lifecycle and module events, 2 cgroup and 3 container events, 12 kernel events.
-    assert.equal(catalog.length, syscalls.length + 23);
+    // 6 lifecycle and module events, 2 cgroup and 3 container events, 12 kernel events, heartbeat_event.
+    assert.equal(catalog.length, syscalls.length + 24);
   });
 
   it('uses the snapshot number as id, and the UAPI header number when the header exists', () => {
@@ -215,9 +215,9 @@ describe('sets', () => {
     const have = defaultEvents().map((e) => e.name);
     const lack = missingDefaultEvents();
     assert.equal(have.length + lack.length, 42);
-    assert.equal(have.length, 34);
+    assert.equal(have.length, 35);
     assert.deepEqual(have.slice(0, 3), ['creat', 'chmod', 'fchmod']);
-    assert.deepEqual(have.slice(-9), [
+    assert.deepEqual(have.slice(-10), [
       'sched_process_exec',
       'security_inode_unlink',
       'security_socket_connect',
@@ -227,6 +227,7 @@ describe('sets', () => {
       'security_sb_umount',
       'container_create',
       'container_remove',
+      'heartbeat_event',
     ]);
     assert.equal(lack[0], 'net_tcp_connect');
     // Events tagged default in the catalog are exactly the default names ktrail has.

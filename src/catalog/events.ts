@@ -175,6 +175,22 @@ const LIFECYCLE_AND_MODULES: readonly EventSpec[] = [
     probes: [{ kind: 'tracepoint', target: 'module:module_free', required: true, needs: MODULE_TP_NEEDS }],
     related: ['delete_module', 'module_load'],
   },
+  {
+    id: 5005,
+    name: 'heartbeat_event',
+    version: '1.0.0',
+    kind: 'signal',
+    description:
+      "ktrail's own liveness signal: a marker call the tracer makes every second, answered by the kernel program.",
+    sets: ['default'],
+    fields: [],
+    probes: [{ kind: 'raw_tracepoint', target: 'sys_enter', required: true }],
+    related: [],
+    notes: [
+      'ktrail calls kill(KT_HB_TAG << 16 | flags, 0), a call that never reaches a process (no pid is that large); sys_enter recognises it from ktrail itself and emits a record with no fields. Its arrival through the ring and the pipeline backs /healthz (docs/operations.md) and marks the point where a reloaded policy set takes over.',
+      'As in Tracee the event is in the default set but internal: it is printed only when named (-e heartbeat_event or a policy rule), and then takes a seq like any printed event.',
+    ],
+  },
 ];
 
 const cgroupFields = (): FieldSpec[] => [

@@ -41,8 +41,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: 'o',
     value: 'repeat',
     arg: 'FORMAT',
-    help: 'table | json | json:PATH | none | option:parse-arguments',
+    help: 'table | json | json:PATH | table:PATH | webhook:URL | nats:URL?subject=S | none | option:...',
   },
+  {
+    long: 'server',
+    value: 'repeat',
+    arg: 'EXPR',
+    help: 'http-address=HOST:PORT | metrics | healthz (HTTP endpoints; default 127.0.0.1:3366)',
+  },
+  { long: 'metrics', value: 'none', help: 'legacy: --server metrics' },
+  { long: 'healthz', value: 'none', help: 'legacy: --server healthz' },
+  { long: 'http-listen-addr', value: 'one', arg: 'ADDR', help: 'legacy: --server http-address=ADDR' },
+  {
+    long: 'config',
+    value: 'one',
+    arg: 'FILE',
+    help: "settings in a YAML file (Tracee's keys); flags override it",
+  },
+  {
+    long: 'log',
+    short: 'l',
+    value: 'repeat',
+    arg: 'EXPR',
+    help: "ktrail's own messages: level=debug|info|warn|error, format=text|json",
+  },
+  { long: 'logging', value: 'repeat', arg: 'EXPR', help: 'the same as --log (Tracee main spelling)' },
   {
     long: 'buffer-size',
     value: 'one',
@@ -72,6 +95,8 @@ export interface ParsedArgs {
   readonly positionals: readonly string[];
   readonly values: ReadonlyMap<string, readonly string[]>;
   readonly flags: ReadonlySet<string>;
+  /** Long names of the options given on the command line (not through KTRAIL_* variables). */
+  readonly given?: ReadonlySet<string>;
 }
 
 export const COMMANDS = ['list', 'man', 'analyze', 'completion', 'version', 'help'] as const;
@@ -153,6 +178,7 @@ export function parseArgs(
     values.set(opt.long, list);
   }
 
+  const given = new Set([...values.keys(), ...flags]);
   for (const o of OPTIONS) {
     if (o.value === 'none' || values.has(o.long)) continue;
     const e = env[envName(o.long)];
@@ -167,7 +193,7 @@ export function parseArgs(
       hint: hint ? `did you mean 'ktrail ${hint}'?` : `commands: ${COMMANDS.join(', ')}`,
     });
   }
-  return { command, positionals: command ? positionals.slice(1) : positionals, values, flags };
+  return { command, positionals: command ? positionals.slice(1) : positionals, values, flags, given };
 }
 
 export function usage(): string {
@@ -188,9 +214,13 @@ export function usage(): string {
   }
   lines.push(
     '',
+    'Signals: SIGINT/SIGTERM/SIGPIPE stop (a second one forces a quick exit), SIGHUP reloads policies and',
+    'signatures and reopens files. Exit status: 0 stopped, 1 failed, 2 bad input, 130 forced exit.',
+    '',
     'Examples:',
     '  ktrail -e delete_module',
     '  ktrail -e system_module -o json',
+    '  ktrail -o json:/var/log/ktrail.json -o option:rotate-size=100M --server metrics --server healthz',
     "  ktrail list 'tag=system_module'",
   );
   return lines.join('\n');

@@ -107,3 +107,64 @@ test('help and version', async () => {
   const v = await cli('version');
   assert.match(v.out, /^ktrail \d+\.\d+\.\d+\n$/);
 });
+
+test('the live command refuses bad operability input with exit status 2 before anything starts', async () => {
+  const cases: [string[], string][] = [
+    [
+      ['--server', 'grpc-address=tcp:4466'],
+      "ktrail: --server 'grpc-address=tcp:4466': ktrail has no gRPC server\n  hint: use --server metrics and --server healthz\n",
+    ],
+    [
+      ['--http-listen-addr', '127.0.0.1:70000', '--metrics'],
+      "ktrail: --http-listen-addr '127.0.0.1:70000': port '70000' is not a number from 1 to 65535\n" +
+        '  hint: e.g. --server http-address=127.0.0.1:3366 --server metrics --server healthz\n',
+    ],
+    [
+      ['--log', 'level=loud'],
+      "ktrail: --log 'level=loud': unknown level 'loud'\n" +
+        '  hint: e.g. --log level=warn,format=json (levels: debug, info, warn, error; formats: text, json)\n',
+    ],
+    [
+      ['-o', 'webhook:http://127.0.0.1:1/?gotemplate=t.tmpl'],
+      "ktrail: --output 'webhook:http://127.0.0.1:1/?gotemplate=t.tmpl': 'gotemplate' is not supported by ktrail\n" +
+        '  hint: ktrail posts JSON arrays of classic events; drop the parameter\n',
+    ],
+    [
+      ['--config', '/nonexistent/ktrail.yaml'],
+      'ktrail: --config /nonexistent/ktrail.yaml: no such file or directory\n  hint: give a YAML or JSON file of ktrail settings\n',
+    ],
+  ];
+  for (const [argv, err] of cases) {
+    const r = await cli(...argv);
+    assert.deepEqual([r.code, r.out, r.err], [2, '', err], argv.join(' '));
+  }
+});
+
+test('with --log format=json, the live command reports a bad flag as a JSON line', async () => {
+  const r = await cli('--log', 'format=json', '-o', 'option:rotate-size=1M');
+  assert.equal(r.code, 2);
+  const line = JSON.parse(r.err) as Record<string, unknown>;
+  assert.deepEqual(
+    [line['level'], line['msg'], line['code']],
+    ['error', "--output 'option:rotate-size=1M': rotation needs a file output", 'USAGE'],
+  );
+});
+
+test('flags of the live command are refused by the other commands', async () => {
+  const r = await cli('list', '--server', 'metrics');
+  assert.deepEqual(
+    [r.code, r.err],
+    [
+      2,
+      "ktrail: flag '--server' is for live tracing, not for 'ktrail list'\n  hint: drop it, or run ktrail without 'list'\n",
+    ],
+  );
+  assert.equal((await cli('man', 'delete_module', '-l', 'debug')).code, 2);
+  assert.equal((await cli('analyze', 'x.json', '--config=k.yaml')).code, 2);
+  // A KTRAIL_* variable meant for the live command does not stop the others.
+  const quiet = { out: () => {}, err: () => {} };
+  assert.equal(
+    await main(['list', 'tag=system_module'], quiet, { KTRAIL_LOG: 'debug', KTRAIL_SERVER: 'metrics' }),
+    0,
+  );
+});

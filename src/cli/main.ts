@@ -3,7 +3,7 @@
  * The ktrail command. `main()` returns the exit status instead of exiting, so tests can call it; errors a person
  * can meet are KtrailErrors, printed as one line plus a hint, never as a stack trace.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KtrailError } from '../errors.js';
 import { parseArgs, usage } from './args.js';
@@ -18,9 +18,37 @@ export interface Io {
   readonly err: (text: string) => void;
 }
 
+/** Thrown by `out` when the reader of standard output went away (`ktrail list --json | head -1`). */
+export class StdoutClosed extends Error {
+  constructor() {
+    super('standard output was closed by its reader');
+  }
+}
+
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `text` to `fd` synchronously (order with the other stream kept); a non-blocking pipe that is
+ * full is waited for. EPIPE on stdout throws StdoutClosed; a closed stderr is ignored.
+ */
+function writeFd(fd: 1 | 2, text: string): void {
+  const b = Buffer.from(text);
+  for (let off = 0; off < b.length; ) {
+    try {
+      off += writeSync(fd, b, off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') Atomics.wait(nap, 0, 0, 1);
+      else if (fd === 2) return;
+      else if (code === 'EPIPE') throw new StdoutClosed();
+      else throw e;
+    }
+  }
+}
+
 const stdio: Io = {
-  out: (t) => process.stdout.write(`${t}\n`),
-  err: (t) => process.stderr.write(`${t}\n`),
+  out: (t) => writeFd(1, `${t}\n`),
+  err: (t) => writeFd(2, `${t}\n`),
 };
 
 function packageVersion(): string {
@@ -36,6 +64,8 @@ function version(): string {
 
 /** Prints an error the way a person should see it: what failed, then what to do. */
 export function reportError(e: unknown, io: Io): number {
+  // The reader of our output went away: nothing more to say, and nothing went wrong.
+  if (e instanceof StdoutClosed) return 0;
   if (e instanceof KtrailError) {
     io.err(`ktrail: ${e.message}`);
     if (e.hint) io.err(`  hint: ${e.hint}`);
@@ -48,6 +78,17 @@ export function reportError(e: unknown, io: Io): number {
   return 1;
 }
 
+/** Flags only the live command reads: given on the command line of another command they are refused. */
+const LIVE_ONLY = ['server', 'metrics', 'healthz', 'http-listen-addr', 'config', 'log', 'logging'];
+
+function refuseLiveOnly(command: string, given: ReadonlySet<string>): void {
+  const name = LIVE_ONLY.find((n) => given.has(n));
+  if (name !== undefined)
+    throw new KtrailError('USAGE', `flag '--${name}' is for live tracing, not for 'ktrail ${command}'`, {
+      hint: `drop it, or run ktrail without '${command}'`,
+    });
+}
+
 export async function main(argv: readonly string[], io: Io = stdio, env = process.env): Promise<number> {
   try {
     const args = parseArgs(argv, env);
@@ -55,6 +96,7 @@ export async function main(argv: readonly string[], io: Io = stdio, env = proces
       io.out(usage());
       return 0;
     }
+    if (args.command !== undefined) refuseLiveOnly(args.command, args.given ?? new Set());
     switch (args.command) {
       case 'list':
         io.out(

@@ -55,6 +55,15 @@ export interface NativeBpfObject {
   mapUpdate(map: string, key: Buffer, value: Buffer): void;
   /** null when the key is absent. */
   mapLookup(map: string, key: Buffer): Buffer | null;
+  /** Deletes a key of a hash map; false when it was absent. */
+  mapDelete(map: string, key: Buffer): boolean;
+  /** Every key of the map at the time of the call (entries may change meanwhile). */
+  mapKeys(map: string): Buffer[];
+  /**
+   * Bytes waiting in a ring buffer map (records not yet consumed, headers included) and its size. Reads the
+   * kernel's producer and consumer positions through a read-only mapping made on the first call; after load.
+   */
+  ringFill(map: string): { used: number; size: number };
   attach(program: string): void;
   /** false when the program was not attached. */
   detach(program: string): boolean;

@@ -25,12 +25,17 @@ export interface Printer {
   batch(events: readonly TraceEvent[], findings: readonly MatchedFinding[]): void;
   /** Kernel losses so far, per event name; `epochNs` stamps the report. */
   lost(epochNs: bigint, lost: ReadonlyMap<string, bigint>): void;
+  /** The policy names changed (a reload): printers that render them switch from the next batch. */
+  policies?(names: readonly string[]): void;
 }
 
 /** Classic JSON lines to every sink of `sinks`, rendered once per batch. */
 export function jsonPrinter(sinks: readonly Sink[], opts: JsonOptions): Printer {
-  const w = new JsonWriter(opts);
+  let w = new JsonWriter(opts);
   return {
+    policies(names) {
+      w = new JsonWriter({ ...opts, policyNames: names });
+    },
     start() {},
     batch(events, findings) {
       w.reset();
@@ -52,6 +57,8 @@ export function jsonPrinter(sinks: readonly Sink[], opts: JsonOptions): Printer 
 export function tablePrinter(sink: Sink, parseArguments: boolean): Printer {
   return {
     start() {
+      // A rotated or reopened file starts with the header too.
+      sink.header?.(`${TABLE_HEADER}\n`);
       sink.write(`${TABLE_HEADER}\n`);
     },
     batch(events, findings) {

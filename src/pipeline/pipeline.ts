@@ -20,12 +20,17 @@
  * container's lookup held go on, stages 4-7, when the lookup settles (printed as a batch of their own) or at
  * `drain()`.
  *
+ * Heartbeat records (heartbeat_event, src/server/heartbeat.ts) go to `onHeartbeat` as they come, in order;
+ * `reconfigure` called from there takes effect from the next record on, which is how a policy reload finds
+ * the exact point where the kernel's new configuration begins (src/pipeline/reload.ts). Called elsewhere it
+ * takes effect from the next batch.
+ *
  * Contract: the caller owns the capture and the sinks; the pipeline owns the decoder, the enricher (unless one
  * is passed in), the follow marks, the rule engine and its state. `push` never throws for bad records; a rule
  * that throws is reported through `onRuleError` and the event still reaches the other rules. Main thread
  * only. `close()` releases the enricher it created; the pipeline must not be used after it.
  */
-import { kt_map_limit } from '../abi/abi.gen.js';
+import { kt_heartbeat, kt_map_limit } from '../abi/abi.gen.js';
 import { eventById as catalogEventById } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { containerEvent, selfEvent } from '../containers/derive.js';
@@ -47,6 +52,47 @@ const EXISTING_CONTAINER = 2020;
 
 /** Processes holding follow marks at once (as the kernel's follow_map). */
 const MAX_FOLLOW_MARKS = 65536;
+
+const HEARTBEAT_ID: number = kt_heartbeat.KT_HB_EVENT_ID;
+
+/** What a policy reload replaces (PipelineOptions' policy half). */
+export interface PipelineConfig {
+  readonly policies: CompiledPolicies;
+  readonly printed: ReadonlySet<number>;
+  readonly rules?: readonly AnyRule[];
+  readonly enabled?: ReadonlySet<AnyRule>;
+}
+
+/**
+ * Old follow-policy bits → new ones, by policy name: a mark for policy "a" stays a mark for the policy named
+ * "a" when the new set still has it with `follow`; marks of policies that are gone are dropped.
+ */
+export function followRemap(before: CompiledPolicies, after: CompiledPolicies): (bits: bigint) => bigint {
+  const to = new Map<number, bigint>();
+  const newIndex = new Map(after.policies.map((p) => [p.name, p.index]));
+  for (const p of before.policies) {
+    if (((before.user.followMask >> BigInt(p.index)) & 1n) === 0n) continue;
+    const j = newIndex.get(p.name);
+    if (j !== undefined && ((after.user.followMask >> BigInt(j)) & 1n) === 1n)
+      to.set(p.index, 1n << BigInt(j));
+  }
+  return (bits) => {
+    let out = 0n;
+    for (const [i, b] of to) if (((bits >> BigInt(i)) & 1n) === 1n) out |= b;
+    return out;
+  };
+}
+
+/** The live form of a PipelineConfig. */
+interface LiveConfig {
+  readonly policies: CompiledPolicies;
+  readonly printed: ReadonlySet<number>;
+  readonly engine: Engine;
+  readonly ruleEvents: ReadonlySet<string>;
+  readonly followMask: bigint;
+  /** Files the rules watch by identity; read again when a rename or unlink touches one. */
+  readonly watch: InodeWatch | undefined;
+}
 
 export interface PipelineOptions {
   /** The compiled policies: what is printed, scopes and filters, policy names. */
@@ -74,11 +120,13 @@ export interface PipelineOptions {
   /** A rule threw on an event (default: the message on stderr). */
   readonly onRuleError?: (rule: RuleDefinition, ev: TraceEvent, error: unknown) => void;
   /**
-   * Container state and runtime facts. The pipeline registers itself as the store's `onSettled` consumer
-   * through `containersSettled`, discovers the running containers (existing_container) at construction, and
-   * feeds it cgroup and exec records. Without it, containers are known by id only.
+   * Container state and runtime facts. The caller routes the store's `onSettled` to `containersSettled`; the
+   * pipeline discovers the running containers (existing_container) at construction and feeds the store
+   * cgroup and exec records. Without it, containers are known by id only.
    */
   readonly containers?: ContainerStore;
+  /** Every heartbeat record, in order, before it is matched (printed only when heartbeat_event is). */
+  readonly onHeartbeat?: (ev: TraceEvent) => void;
 }
 
 export interface PipelineStats {
@@ -90,6 +138,16 @@ export interface PipelineStats {
   readonly filtered: number;
   /** The same per event id. */
   readonly filteredByEvent: ReadonlyMap<number, number>;
+  /**
+   * Numbered records of events no policy prints now: only detection rules read them, or a reload changed the
+   * selection while they were on their way. With `filtered` and the kernel's losses they account for every
+   * gap in the printed seq.
+   */
+  readonly unprinted: number;
+  /** Heartbeat records received (printed or not). */
+  readonly heartbeats: number;
+  /** Policy reloads applied (reconfigure calls). */
+  readonly reconfigured: number;
   /** Findings, in all and per rule id. */
   readonly findings: number;
   readonly findingsByRule: ReadonlyMap<string, number>;
@@ -100,20 +158,17 @@ export interface PipelineStats {
 }
 
 export class Pipeline {
-  readonly #policies: CompiledPolicies;
-  readonly #printed: ReadonlySet<number>;
-  readonly #ruleEvents: ReadonlySet<string>;
-  readonly #engine: Engine;
+  #cfg: LiveConfig;
+  readonly #onRuleError: (rule: RuleDefinition, ev: TraceEvent, error: unknown) => void;
+  readonly #onHeartbeat: ((ev: TraceEvent) => void) | undefined;
   readonly #printers: readonly Printer[];
   readonly #decoder: Decoder;
   readonly #enricher: Enricher;
   readonly #ownsEnricher: boolean;
-  readonly #followMask: bigint;
-  /** Files rules watch by identity; read again when a rename or unlink touches one. */
-  readonly #watch: InodeWatch | undefined;
   /** Host pid → follow policies whose scope the process matched by itself. */
-  readonly #followMarks = new Map<number, bigint>();
+  #followMarks = new Map<number, bigint>();
   readonly #ctx: MatchContext;
+  readonly #inodeWatch: boolean;
   readonly #containers: ContainerStore | undefined;
   /** Container id → its events held while its runtime lookup is pending, in arrival order. */
   readonly #held = new Map<string, TraceEvent[]>();
@@ -130,46 +185,42 @@ export class Pipeline {
   readonly #filteredByEvent = new Uint32Array(kt_map_limit.KT_MAX_EVENT_IDS);
   #findings = 0;
   readonly #findingsByRule = new Map<string, number>();
+  #unprinted = 0;
+  #heartbeats = 0;
+  #reconfigured = 0;
+  #pushing = false;
+  #pendingNames: readonly string[] | undefined;
   #lastLost = new Map<string, bigint>();
 
   constructor(opts: PipelineOptions) {
-    this.#policies = opts.policies;
-    this.#printed = opts.printed;
     this.#printers = opts.printers;
-    const onRuleError =
+    this.#onHeartbeat = opts.onHeartbeat;
+    this.#onRuleError =
       opts.onRuleError ??
       ((rule: RuleDefinition, _ev: TraceEvent, e: unknown) => {
         process.stderr.write(
           `ktrail: rule ${rule.id} failed on an event: ${e instanceof Error ? e.message : String(e)}\n`,
         );
       });
-    const enabled = opts.enabled ?? new Set();
-    const rules = opts.rules ?? [];
-    const watched = rules.filter((r) => enabled.has(r)).flatMap((r) => r.watchFiles ?? []);
-    const watch = opts.inodeWatch !== false && watched.length > 0 ? new InodeWatch(watched) : undefined;
-    this.#watch = watch;
-    this.#engine = new Engine(rules, {
-      enabled: (r) => enabled.has(r as AnyRule),
-      onRuleError,
-      ...(watch === undefined ? {} : { host: { watchedInode: (dev, inode) => watch.lookup(dev, inode) } }),
-    });
-    this.#ruleEvents = new Set(this.#engine.requiredEvents());
+    this.#inodeWatch = opts.inodeWatch !== false;
+    this.#cfg = this.#live(opts);
     this.#decoder = new Decoder({
       eventById: opts.eventById ?? catalogEventById,
       bootToEpochNs: opts.bootToEpochNs,
     });
     this.#ownsEnricher = opts.enricher === undefined;
     this.#enricher = opts.enricher ?? createEnricher({ bootToEpochNs: opts.bootToEpochNs });
-    this.#followMask = opts.policies.user.followMask;
     const tree = this.#enricher.tree;
-    const marks = this.#followMarks;
     const store = opts.containers;
     this.#containers = store;
     this.#eventById = opts.eventById ?? catalogEventById;
     this.#ctx = {
       startedAtNs: opts.startedAtNs,
       isDescendantOfMatch: (pid, policy) =>
-        tree.isDescendantOf(pid, (p) => (((marks.get(p.pid) ?? 0n) >> BigInt(policy)) & 1n) === 1n),
+        tree.isDescendantOf(
+          pid,
+          (p) => (((this.#followMarks.get(p.pid) ?? 0n) >> BigInt(policy)) & 1n) === 1n,
+        ),
       isDescendantOf: (pid, rootPid) => tree.isDescendantOf(pid, (p) => p.pid === rootPid),
       ...(store === undefined
         ? {}
@@ -181,10 +232,58 @@ export class Pipeline {
     if (store !== undefined) this.#discover(store);
   }
 
+  #live(c: PipelineConfig): LiveConfig {
+    const enabled = c.enabled ?? new Set();
+    const rules = c.rules ?? [];
+    const watched = rules.filter((r) => enabled.has(r)).flatMap((r) => r.watchFiles ?? []);
+    const watch = this.#inodeWatch && watched.length > 0 ? new InodeWatch(watched) : undefined;
+    const engine = new Engine(rules, {
+      enabled: (r) => enabled.has(r as AnyRule),
+      onRuleError: this.#onRuleError,
+      ...(watch === undefined ? {} : { host: { watchedInode: (dev, inode) => watch.lookup(dev, inode) } }),
+    });
+    return {
+      policies: c.policies,
+      printed: c.printed,
+      engine,
+      ruleEvents: new Set(engine.requiredEvents()),
+      followMask: c.policies.user.followMask,
+      watch,
+    };
+  }
+
+  /**
+   * Swap the policies, the printed events and the rules. Rules start afresh (their per-process state is not
+   * carried over); follow marks move to the new policy of the same name (followRemap); printers that render
+   * policy names get the new names. From inside onHeartbeat it applies from the next record, else from the
+   * next batch. Throws only when the rules cannot be set up (then nothing changed).
+   */
+  reconfigure(next: PipelineConfig): void {
+    const live = this.#live(next);
+    const remap = followRemap(this.#cfg.policies, next.policies);
+    const marks = new Map<number, bigint>();
+    for (const [pid, bits] of this.#followMarks) {
+      const b = remap(bits);
+      if (b !== 0n) marks.set(pid, b);
+    }
+    this.#cfg = live;
+    this.#followMarks = marks;
+    this.#reconfigured++;
+    // Inside push, the events matched so far are printed with the old names first (see push).
+    this.#pendingNames = next.policies.policies.map((p) => p.name);
+    if (!this.#pushing) this.#applyNames();
+  }
+
+  #applyNames(): void {
+    const names = this.#pendingNames;
+    this.#pendingNames = undefined;
+    if (names !== undefined) for (const p of this.#printers) p.policies?.(names);
+  }
+
   /** The containers running at start: known to the store, and one existing_container each when printed. */
   #discover(store: ContainerStore): void {
     const spec = this.#eventById(EXISTING_CONTAINER);
-    const printed = spec !== undefined && this.#printed.has(spec.id);
+    const printed = spec !== undefined && this.#cfg.printed.has(spec.id);
     for (const c of store.discover()) {
       if (!printed) continue;
       const ev = selfEvent(spec, c.id);
@@ -238,7 +337,7 @@ export class Pipeline {
 
   /** The rules that run. */
   get rules(): readonly AnyRule[] {
-    return this.#engine.rules;
+    return this.#cfg.engine.rules;
   }
 
   /** The enricher (process tree and containers) the pipeline feeds. */
@@ -256,11 +355,30 @@ export class Pipeline {
     found.length = 0;
     this.#decoder.decodeBatch(batch, decoded);
     this.#records += decoded.length;
-    const follow = this.#followMask;
+    let cfg = this.#cfg;
     for (const ev of decoded) {
+      const id = ev.spec.id;
+      if (id === HEARTBEAT_ID) {
+        this.#heartbeats++;
+        this.#pushing = true;
+        try {
+          this.#onHeartbeat?.(ev);
+        } finally {
+          this.#pushing = false;
+        }
+        if (this.#cfg !== cfg) {
+          // A reload takes effect here: what matched before it goes out under the old policy names.
+          this.#emit(shown, found);
+          shown.length = 0;
+          found.length = 0;
+          this.#applyNames();
+          cfg = this.#cfg;
+        }
+        if (ev.internal) continue;
+      }
       this.#enricher.observe(ev);
       const derived = this.#containers === undefined ? undefined : this.#cgroup(ev);
-      if (!ev.internal || follow !== 0n) {
+      if (!ev.internal || cfg.followMask !== 0n) {
         this.#enricher.enrich(ev);
         const now = this.#admit(ev);
         if (now !== undefined) this.#process(now, shown, found);
@@ -290,7 +408,7 @@ export class Pipeline {
     const c = name === 'cgroup_mkdir' ? store.cgroupMkdir(path, hier) : store.cgroupRmdir(path, hier);
     if (c === undefined) return undefined;
     const spec = this.#eventById(name === 'cgroup_mkdir' ? CONTAINER_CREATE : CONTAINER_REMOVE);
-    if (spec === undefined || !this.#printed.has(spec.id)) return undefined;
+    if (spec === undefined || !this.#cfg.printed.has(spec.id)) return undefined;
     // The runtime process that made the cgroup is the event's context; the container is its subject (and
     // its containerId, so that container filters and the runtime's facts apply to it).
     const d: TraceEvent = { ...ev, spec, args: [], internal: false };
@@ -319,13 +437,15 @@ export class Pipeline {
     return this.#withFacts(ev);
   }
 
-  /** Stages 4-6 for one enriched event: scopes, match, rules. */
+  /** Stages 4-6 for one enriched event, under the policies in force now: scopes, match, rules. */
   #process(ev: TraceEvent, shown: TraceEvent[], found: MatchedFinding[]): void {
-    const c = this.#policies;
-    const follow = this.#followMask;
+    const cfg = this.#cfg;
+    const c = cfg.policies;
+    const follow = cfg.followMask;
     const id = ev.spec.id;
-    const printed = !ev.internal && this.#printed.has(id);
-    const detect = !ev.internal && this.#ruleEvents.has(ev.spec.name);
+    const printed = !ev.internal && cfg.printed.has(id);
+    const detect = !ev.internal && cfg.ruleEvents.has(ev.spec.name);
+    if (!printed && !ev.internal) this.#unprinted++;
     if (!printed && !detect && follow === 0n) return;
     const own = ownScopes(c, ev, this.#ctx);
     const mine = own & follow;
@@ -340,25 +460,17 @@ export class Pipeline {
         if (id < this.#filteredByEvent.length) this.#filteredByEvent[id]!++;
       }
     }
-    if (this.#watch !== undefined) this.#touched(ev);
+    if (cfg.watch !== undefined) this.#touched(ev, cfg.watch);
     if (detect && scopes !== 0n) {
-      for (const f of this.#engine.dispatch(ev)) {
+      for (const f of cfg.engine.dispatch(ev)) {
         found.push({ finding: f, matched: scopes });
         this.#findingsByRule.set(f.rule.id, (this.#findingsByRule.get(f.rule.id) ?? 0) + 1);
       }
     }
   }
 
-  /** Stage 7: one batch of printed events and findings to every printer. */
-  #emit(shown: readonly TraceEvent[], found: readonly MatchedFinding[]): void {
-    this.#printedCount += shown.length;
-    this.#findings += found.length;
-    if (shown.length === 0 && found.length === 0) return;
-    for (const p of this.#printers) p.batch(shown, found);
-  }
-
   /** A rename or unlink may have replaced a watched file: its identity is read again. */
-  #touched(ev: TraceEvent): void {
+  #touched(ev: TraceEvent, watch: InodeWatch): void {
     const name = ev.spec.name;
     const field =
       name === 'security_inode_rename'
@@ -368,7 +480,14 @@ export class Pipeline {
           : undefined;
     if (field === undefined) return;
     const path = argValue(ev, field);
-    if (typeof path === 'string') this.#watch?.touched(path);
+    if (typeof path === 'string') watch.touched(path);
+  }
+
+  #emit(shown: readonly TraceEvent[], found: readonly MatchedFinding[]): void {
+    this.#printedCount += shown.length;
+    this.#findings += found.length;
+    if (shown.length === 0 && found.length === 0) return;
+    for (const p of this.#printers) p.batch(shown, found);
   }
 
   #mark(pid: number, bits: bigint): void {
@@ -405,6 +524,9 @@ export class Pipeline {
       findings: this.#findings,
       findingsByRule: new Map(this.#findingsByRule),
       decodeErrors: { ...this.#decoder.errors },
+      unprinted: this.#unprinted,
+      heartbeats: this.#heartbeats,
+      reconfigured: this.#reconfigured,
       containerFactsMissing: this.#factsMissing,
     };
   }

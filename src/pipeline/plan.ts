@@ -4,6 +4,7 @@
  * for what cannot run here. A plain value (the spec half of a trace; src/pipeline/pipeline.ts is the live
  * half). Pure apart from reading policy and rule files.
  */
+import { kt_heartbeat } from '../abi/abi.gen.js';
 import { canTrace, unavailableReason } from '../capture/availability.js';
 import {
   catalog,
@@ -35,6 +36,18 @@ export interface TraceRequest {
   readonly policies?: readonly string[];
   /** `--signatures-dir` directories of extra rule modules. */
   readonly signatureDirs?: readonly string[];
+  /** A reload's number: rule modules are imported afresh (src/signatures/registry.ts loadRulesFrom). */
+  readonly generation?: number;
+}
+
+/** The request the trace flags give, by long flag name (`events`, `scope`, `policy`, `signatures-dir`). */
+export function traceRequestFrom(values: ReadonlyMap<string, readonly string[]>): TraceRequest {
+  return {
+    events: values.get('events'),
+    scope: values.get('scope'),
+    policies: values.get('policy'),
+    signatureDirs: values.get('signatures-dir'),
+  };
 }
 
 export interface TracePlan {
@@ -46,8 +59,13 @@ export interface TracePlan {
   readonly enabled: ReadonlySet<AnyRule>;
   /** Events captured only because running rules need them (never printed). */
   readonly internal: readonly EventSpec[];
-  /** What the capture traces: the printed events this build can capture, then `internal`. */
+  /**
+   * What the capture traces: the printed events this build can capture, then `internal`. heartbeat_event is
+   * never among them: ktrail's heartbeat (src/server/heartbeat.ts) produces it whether or not it is printed.
+   */
   readonly traced: readonly EventSpec[];
+  /** heartbeat_event is printed: heartbeat records then take a seq (wire.h KT_HB_NUMBERED). */
+  readonly heartbeatPrinted: boolean;
   /** Ids of the events running rules read (the kernel sends them whenever a scope matches). */
   readonly ruleEventIds: ReadonlySet<number>;
   readonly usedDefault: boolean;
@@ -55,12 +73,16 @@ export interface TracePlan {
   readonly notices: readonly string[];
 }
 
+const HEARTBEAT_ID: number = kt_heartbeat.KT_HB_EVENT_ID;
+
 /**
  * ktrail's default set: Tracee's default events plus the module syscalls (delete_module included), a deliberate
- * difference from Tracee documented in README.md.
+ * difference from Tracee documented in README.md. heartbeat_event stays out: Tracee marks it internal and
+ * never prints it unless it is asked for.
  */
 export function ktrailDefaultNames(): string[] {
   const names = new Set(defaultEvents().map((e) => e.name));
+  names.delete(eventById(HEARTBEAT_ID)?.name ?? '');
   for (const e of eventsInSet('system_module')) names.add(e.name);
   return [...names];
 }
@@ -85,7 +107,7 @@ export async function planTrace(req: TraceRequest): Promise<TracePlan> {
   checkPolicyFlags({ events: rawEvents.length, scope: scope.length, policy: policyPaths.length });
 
   const extra: AnyRule[] = [];
-  for (const dir of req.signatureDirs ?? []) extra.push(...(await loadRulesFrom(dir)));
+  for (const dir of req.signatureDirs ?? []) extra.push(...(await loadRulesFrom(dir, req.generation)));
   const rules = allRules(extra);
   const split = selectRules(rawEvents, rules);
 
@@ -132,7 +154,11 @@ export async function planTrace(req: TraceRequest): Promise<TracePlan> {
     rules,
     enabled,
     internal,
-    traced: [...printed.filter((e) => unavailableReason(e) === undefined), ...internal],
+    traced: [
+      ...printed.filter((e) => e.id !== HEARTBEAT_ID && unavailableReason(e) === undefined),
+      ...internal,
+    ],
+    heartbeatPrinted: printed.some((e) => e.id === HEARTBEAT_ID),
     ruleEventIds: new Set(ruleEvents.map((e) => e.id)),
     usedDefault,
     notices,

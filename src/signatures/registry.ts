@@ -167,10 +167,12 @@ function validateRule(rule: AnyRule, file: string): void {
  * owned by root and not writable by group or others, and must not be symbolic links; otherwise a KtrailError
  * names the path and the fix. Each file must be non-empty UTF-8 of at most MAX_RULE_FILE_BYTES (checked
  * before reading). A module's exported rule objects (and arrays of them) are collected.
+ * Node caches modules by URL: `generation` (a reload's number) makes each file load afresh, so that a SIGHUP
+ * reload sees edited modules; every generation stays in memory.
  * @throws KtrailError USAGE (ownership, a module that does not import or exports no valid rule) or INPUT_FILE
  *   (missing, unreadable, too large, empty, not UTF-8), exit status 2.
  */
-export async function loadRulesFrom(dir: string): Promise<AnyRule[]> {
+export async function loadRulesFrom(dir: string, generation?: number): Promise<AnyRule[]> {
   const abs = resolve(dir);
   checkOwnership(abs, lstatOrFail(abs), 'directory');
   let files: string[];
@@ -195,7 +197,9 @@ export async function loadRulesFrom(dir: string): Promise<AnyRule[]> {
     });
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+      const url = pathToFileURL(path);
+      if (generation !== undefined) url.search = `reload=${generation}`;
+      mod = (await import(url.href)) as Record<string, unknown>;
     } catch (e) {
       throw new KtrailError('USAGE', `loading signatures: ${path}: ${importFailure(e)}`, {
         hint: 'fix the module (node --check FILE finds syntax errors), or move it out of the directory',

@@ -131,3 +131,114 @@ export async function kevents(...args: string[]): Promise<Kevents> {
   }
   return { pid: Number(m[1]), facts };
 }
+
+/** A running ktrail for tests that talk to it while it runs (signals, HTTP, files). */
+export interface Live {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stderr matches `re` (after `from` characters), rejects after `ms`. */
+  waitFor(re: RegExp, ms?: number, from?: number): Promise<void>;
+  /** The exit status (or the signal name). */
+  readonly exited: Promise<number | string>;
+}
+
+/** Starts ktrail with `args` and waits until it is tracing (or has exited). */
+export async function startKtrail(
+  args: readonly string[],
+  stdout: 'pipe' | 'ignore' = 'pipe',
+): Promise<Live> {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', stdout, 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | string>((r) =>
+    child.on('exit', (code, signal) => r(code ?? signal ?? 'unknown')),
+  );
+  const live: Live = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    async waitFor(re, ms = 10_000, from = 0) {
+      const end = Date.now() + ms;
+      while (!re.test(err.slice(from))) {
+        if (Date.now() > end || child.exitCode !== null)
+          throw new Error(`ktrail did not print ${re} (exit ${child.exitCode}); stderr:\n${err}`);
+        await sleep(20);
+      }
+    },
+    exited,
+  };
+  await live.waitFor(/ktrail: tracing|"msg":"tracing/);
+  return live;
+}
+
+/** ktrail's BPF programs loaded now (bpftool; names cut to 15 characters). */
+export function ourPrograms(): string[] {
+  const r = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => /raw_tp__|tp_btf__|kt_/.test(l));
+}
+
+/** ktrail's programs still loaded after up to 3 s (the kernel frees detached programs asynchronously). */
+export async function ourProgramsAfterExit(): Promise<string[]> {
+  for (let i = 0; i < 30 && ourPrograms().length > 0; i++) await sleep(100);
+  return ourPrograms();
+}
+
+/**
+ * delete_module calls from one python3 process: `names` in turn, `count` calls in all, `burst` calls then a
+ * `pauseMs` pause. Resolves with its exit status when it is done.
+ */
+export function deleteModuleStorm(o: {
+  names: readonly string[];
+  count: number;
+  burst?: number;
+  pauseMs?: number;
+}): { readonly done: Promise<number | null>; readonly child: ChildProcess } {
+  const script = [
+    'import ctypes, sys, time',
+    'f = ctypes.CDLL(None).syscall',
+    'names = [n.encode() for n in sys.argv[4:]]',
+    'count, burst, pause = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000',
+    // Written buffers: an untouched page cannot be read from the tracepoint (docs/KERNEL.md).
+    'bufs = [ctypes.create_string_buffer(n) for n in names]',
+    'for i in range(count):',
+    '    f(176, bufs[i % len(bufs)], 0)',
+    '    if pause and i % burst == burst - 1: time.sleep(pause)',
+  ].join('\n');
+  const child = spawn(
+    'python3',
+    ['-c', script, String(o.count), String(o.burst ?? 1), String(o.pauseMs ?? 0), ...o.names],
+    { stdio: 'ignore' },
+  );
+  return { child, done: new Promise((r) => child.on('exit', (code) => r(code))) };
+}
+
+/** The `seq` numbers of the delete_module events in JSON-lines `text`, sorted, with their names. */
+export function deleteModuleSeqs(text: string): { seq: number; name: string }[] {
+  return text
+    .split('\n')
+    .filter((l) => l.includes('"eventName":"delete_module"'))
+    .map((l) => {
+      const e = JSON.parse(l) as { seq: number; args: { name: string; value: unknown }[] };
+      return { seq: e.seq, name: String(e.args[0]?.value) };
+    })
+    .sort((a, b) => a.seq - b.seq);
+}
+
+/** Numbers missing between 1 and `last` in sorted `seqs` (duplicates throw). */
+export function seqGaps(seqs: readonly number[], last: number): number {
+  let gaps = 0;
+  let prev = 0;
+  for (const s of seqs) {
+    if (s <= prev) throw new Error(`seq ${s} repeats or goes back after ${prev}`);
+    gaps += s - prev - 1;
+    prev = s;
+  }
+  return gaps + (last - prev);
+}

@@ -1,22 +1,42 @@
 /**
- * The main job: trace the selected events live. Steps: validate every input and plan the trace (nothing
- * touches the kernel before all of it is valid), open the outputs, start the capture with the pipeline
- * (src/pipeline) as its batch consumer, report losses as they happen, and on SIGINT/SIGTERM detach, drain,
- * print a summary and exit 0.
+ * The main job: trace the selected events live. Steps: read the config file and every flag, plan the trace
+ * (nothing touches the kernel before all of it is valid), open the outputs, start the HTTP server, start the
+ * capture with the pipeline (src/pipeline) as its batch consumer and the heartbeat, then run until a signal.
+ *
+ * Signals (README: Signals and exit status):
+ *   SIGINT, SIGTERM, SIGPIPE, or standard output's reader gone: stop. Detach, drain the ring, let the
+ *     queued outputs deliver for up to STOP_DRAIN_MS, print the summary, exit 0.
+ *   a second stop signal: the outputs' queues are dropped (counted) at once; summary, exit 130.
+ *   SIGHUP: reopen the output files and reload the policy files and signature directories; an invalid new
+ *     set is reported and the old one keeps running.
+ * The command wires; the library modules do the work.
  */
 
 import { requireCapabilities } from '../../capture/capabilities.js';
 import { type Capture, lostByName, openCapture } from '../../capture/session.js';
+import { eventById } from '../../catalog/index.js';
+import { loadConfig, mergeConfig } from '../../config/config.js';
 import { createEnricher } from '../../enrich/index.js';
 import { KtrailError } from '../../errors.js';
+import { Logger, parseLogOptions } from '../../log.js';
 import { loadNative } from '../../native/binding.js';
+import { openOutputs } from '../../output/open.js';
 import { planOutput } from '../../output/plan.js';
-import { jsonPrinter, type Printer, tablePrinter } from '../../output/printer.js';
-import { openFileSink, type Sink, stdoutSink } from '../../output/sink.js';
+import type { Sink } from '../../output/sink.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
-import { planTrace } from '../../pipeline/plan.js';
+import { planTrace, type TracePlan, traceRequestFrom } from '../../pipeline/plan.js';
+import { applyPlan } from '../../pipeline/reload.js';
+import { Heartbeat } from '../../server/heartbeat.js';
+import { type RunningServer, startServer } from '../../server/http.js';
+import { createMetrics } from '../../server/metrics.js';
+import { planServer } from '../../server/options.js';
 import type { ParsedArgs } from '../args.js';
 import type { Io } from '../main.js';
+
+/** How long queued outputs (a pipe, a webhook, NATS) may take to deliver at stop. */
+export const STOP_DRAIN_MS = 5000;
+/** Exit status after a second stop signal cut the drain short (128 + SIGINT, as shells report it). */
+export const FORCED_EXIT = 130;
 
 function parseSeconds(v: string | undefined, flag: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -42,18 +62,56 @@ function parseRingMiB(v: string | undefined): number {
 
 const listLost = (lost: ReadonlyMap<string, bigint>) => [...lost].map(([n, v]) => `${n} ${v}`).join(', ');
 
-export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
+/** Outputs that dropped lines so far, as `name N, name N`; '' when none did. */
+function listDropped(sinks: readonly Sink[]): string {
+  return sinks
+    .flatMap((s) => {
+      const n = s.stats?.().dropped ?? 0;
+      return n > 0 ? [`${s.name ?? 'output'} ${n}`] : [];
+    })
+    .join(', ');
+}
+
+/** Events a plan prints that can be traced here (heartbeat_event is not among the traced ones). */
+const printedCount = (p: TracePlan) => p.traced.length - p.internal.length + (p.heartbeatPrinted ? 1 : 0);
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The arguments with `--config FILE` merged under them (flags win). */
+export function withConfig(args: ParsedArgs): ParsedArgs {
+  const file = args.values.get('config')?.[0];
+  return file === undefined ? args : mergeConfig(args, loadConfig(file));
+}
+
+export async function runTrace(given: ParsedArgs, io: Io): Promise<number> {
+  const args = withConfig(given);
+  const log = new Logger(
+    parseLogOptions([...(args.values.get('log') ?? []), ...(args.values.get('logging') ?? [])]),
+    io.err,
+  );
+  try {
+    return await trace(args, log);
+  } catch (e) {
+    if (!(e instanceof KtrailError)) throw e;
+    log.failure(e);
+    return e.exitCode;
+  }
+}
+
+async function trace(args: ParsedArgs, log: Logger): Promise<number> {
   // 1. Validate and plan: nothing touches the kernel before every flag and file is known good.
   const output = planOutput(args.values.get('output') ?? []);
+  const server = planServer({
+    server: args.values.get('server'),
+    metrics: args.flags.has('metrics'),
+    healthz: args.flags.has('healthz'),
+    httpListenAddr: args.values.get('http-listen-addr')?.[0],
+  });
   const ringBytes = parseRingMiB(args.values.get('buffer-size')?.[0]);
   const statsEvery = parseSeconds(args.values.get('stats-interval')?.[0], 'stats-interval', 10);
-  const plan = await planTrace({
-    events: args.values.get('events'),
-    scope: args.values.get('scope'),
-    policies: args.values.get('policy'),
-    signatureDirs: args.values.get('signatures-dir'),
-  });
-  for (const n of plan.notices) io.err(`ktrail: ${n}`);
+  const request = traceRequestFrom(args.values);
+  let plan: TracePlan = await planTrace(request);
+  for (const n of plan.notices) log.warn(n);
   if (plan.traced.length === 0) {
     throw new KtrailError(
       'KERNEL_FEATURE_MISSING',
@@ -64,113 +122,268 @@ export async function runTrace(args: ParsedArgs, io: Io): Promise<number> {
   // Root, or the capabilities alone (CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE): named here when one is missing.
   requireCapabilities();
 
-  // 2. The process tree (executable paths, ancestry, follow, prev_comm), then the outputs: every JSON
-  // destination shares one rendering; each table has its own.
-  const native = loadNative();
-  const clocks = native.clocks();
-  const bootToEpochNs = clocks.realtime - clocks.boottime;
-  const enricher = createEnricher({ bootToEpochNs });
-  const sinks: Sink[] = [];
-  const closeSinks = () => {
-    for (const s of sinks) s.close();
+  // Signals are ours from here on (before anything is opened): a stop requested while starting ends the run
+  // as soon as it has started; SIGHUP before the run is ignored rather than fatal.
+  let stopReason: string | undefined;
+  let resolveStop: (reason: string) => void = () => {};
+  const stopped = new Promise<string>((r) => (resolveStop = r));
+  const force = new AbortController();
+  const requestStop = (reason: string) => {
+    if (stopReason === undefined) {
+      stopReason = reason;
+      resolveStop(reason);
+    } else if (!force.signal.aborted) {
+      log.warn(`${reason} again: dropping what the outputs still queue and exiting`);
+      force.abort();
+    }
   };
-  const printers: Printer[] = [];
+  let onReload: (() => void) | undefined;
+  const onSigint = () => requestStop('SIGINT');
+  const onSigterm = () => requestStop('SIGTERM');
+  // Node ignores SIGPIPE; with a handler a write to a closed pipe or socket raises it. A closed standard
+  // output stops ktrail through its own EPIPE (onStdoutClosed); a network peer that went away is its
+  // output's business (it retries), so SIGPIPE itself never stops the tracer.
+  const onSigpipe = () => log.debug('SIGPIPE: a pipe or socket output lost its reader');
+  const onSighup = () => {
+    if (onReload !== undefined) onReload();
+    else log.info('SIGHUP before tracing started: ignored');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGPIPE', onSigpipe);
+  process.on('SIGHUP', onSighup);
   try {
-    const json: Sink[] = [];
-    for (const p of output.printers) {
-      const sink = p.path === undefined ? stdoutSink() : openFileSink(p.path);
-      sinks.push(sink);
-      if (p.format === 'json') json.push(sink);
-      else printers.push(tablePrinter(sink, output.parseArguments));
-    }
-    if (json.length > 0) {
-      const ancestry = output.ancestry;
-      printers.unshift(
-        jsonPrinter(json, {
-          parseArguments: output.parseArguments,
-          policyNames: plan.compiled.policies.map((p) => p.name),
-          ...(ancestry > 0 ? { ancestors: (ev) => enricher.tree.ancestry(ev.hostProcessId, ancestry) } : {}),
-        }),
-      );
-    }
-  } catch (e) {
-    closeSinks();
-    enricher.close();
-    throw e;
+    return await run();
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigterm);
+    process.removeListener('SIGPIPE', onSigpipe);
+    process.removeListener('SIGHUP', onSighup);
   }
 
-  // 3. The pipeline, then the capture that feeds it.
-  const pipeline = new Pipeline({
-    policies: plan.compiled,
-    printed: new Set(plan.printed.map((e) => e.id)),
-    rules: plan.rules,
-    enabled: plan.enabled,
-    printers,
-    bootToEpochNs,
-    startedAtNs: clocks.realtime,
-    enricher,
-  });
-  let cap: Capture;
-  try {
-    cap = await openCapture({
-      events: plan.traced,
-      // The kernel drops what no policy can match; rules read their events whenever a scope matches.
-      kernelPlan: plan.compiled.kernel,
-      scopeOnlyEvents: [...plan.ruleEventIds],
-      startBootNs: clocks.boottime,
-      // The process tree lives on lifecycle records.
-      processTree: true,
-      ringBytes,
-      onBatch: (batch) => pipeline.push(batch),
-      onError: (e) => io.err(`ktrail: ${e.message}`),
+  async function run(): Promise<number> {
+    // 2. The process tree, the pipeline, the outputs, the server: all before the capture, so that a failure
+    // attaches nothing.
+    const native = loadNative();
+    const clocks = native.clocks();
+    const bootToEpochNs = clocks.realtime - clocks.boottime;
+    const enricher = createEnricher({ bootToEpochNs });
+    const heartbeat = new Heartbeat({ now: () => native.clocks().boottime, bootToEpochNs });
+    heartbeat.numbered = plan.heartbeatPrinted;
+    let cap: Capture | undefined;
+    let errors = 0;
+    const reloads = { ok: 0, failed: 0 };
+    let outputs: Awaited<ReturnType<typeof openOutputs>>;
+    try {
+      outputs = await openOutputs(output, {
+        policyNames: plan.compiled.policies.map((p) => p.name),
+        ancestors: (ev, depth) => enricher.tree.ancestry(ev.hostProcessId, depth),
+        onStdoutClosed: () => requestStop('stdout closed'),
+        report: (level, m) => log.log(level, m),
+      });
+    } catch (e) {
+      enricher.close();
+      throw e;
+    }
+    const { printers, sinks } = outputs;
+    const closeSinks = (signal: AbortSignal) => Promise.all(sinks.map((s) => s.close(signal)));
+    const pipe = new Pipeline({
+      policies: plan.compiled,
+      printed: new Set(plan.printed.map((e) => e.id)),
+      rules: plan.rules,
+      enabled: plan.enabled,
+      printers,
+      bootToEpochNs,
+      startedAtNs: clocks.realtime,
+      enricher,
+      onHeartbeat: (ev) => heartbeat.receive(ev),
+      onRuleError: (rule, _ev, e) => {
+        errors++;
+        log.warn(`rule ${rule.id} failed on an event: ${errorText(e)}`);
+      },
     });
-  } catch (e) {
+    let http: RunningServer | undefined;
+    try {
+      if (server !== undefined) {
+        http = await startServer(server, {
+          ...(server.metrics
+            ? {
+                metrics: createMetrics({
+                  pipeline: () => pipe.stats(),
+                  capture: () => cap?.stats() ?? { events: new Map(), batches: 0, bytes: 0 },
+                  ring: () => cap?.ringFill() ?? { used: 0, size: ringBytes },
+                  outputs: () =>
+                    sinks.flatMap((s) => (s.stats ? [{ name: s.name ?? 'output', stats: s.stats() }] : [])),
+                  heartbeat: () => heartbeat.stats(),
+                  health: () => heartbeat.health(),
+                  now: () => native.clocks().boottime,
+                  eventName: (id) => eventById(id)?.name ?? String(id),
+                  rules: () => pipe.rules.length,
+                  errors: () => errors,
+                  reloads: () => reloads,
+                }),
+              }
+            : {}),
+          ...(server.healthz ? { health: () => heartbeat.health() } : {}),
+        });
+      }
+      // 3. The capture that feeds the pipeline.
+      cap = await openCapture({
+        events: plan.traced,
+        // The kernel drops what no policy can match; rules read their events whenever a scope matches.
+        kernelPlan: plan.compiled.kernel,
+        scopeOnlyEvents: [...plan.ruleEventIds],
+        startBootNs: clocks.boottime,
+        // The process tree lives on lifecycle records (and reloads may select lifecycle events).
+        processTree: true,
+        ringBytes,
+        onBatch: (batch) => pipe.push(batch),
+        onError: (e) => {
+          errors++;
+          log.error(e.message);
+        },
+      });
+    } catch (e) {
+      await http?.close();
+      enricher.close();
+      await closeSinks(AbortSignal.abort());
+      throw e;
+    }
+    const capture = cap;
+
+    // 4. Run: the heartbeat, loss and drop reports, reloads, until a stop.
+    let generation = 0;
+    let reloading: Promise<void> | undefined;
+    let again = false;
+    const reloadOnce = async () => {
+      const started = performance.now();
+      let next: TracePlan;
+      try {
+        next = await planTrace({ ...request, generation: ++generation });
+        if (next.traced.length === 0)
+          throw new KtrailError('USAGE', 'none of the newly selected events can be traced here');
+      } catch (e) {
+        reloads.failed++;
+        log.error(`reload failed: ${errorText(e)}; the previous policies keep running`);
+        return;
+      }
+      for (const n of next.notices) log.warn(n);
+      try {
+        await applyPlan({ capture, pipeline: pipe, heartbeat }, plan, next);
+      } catch (e) {
+        reloads.failed++;
+        if (stopReason === undefined)
+          log.error(
+            `reload failed while switching: ${errorText(e)}; the kernel passes every event of both sets`,
+          );
+        return;
+      }
+      plan = next;
+      reloads.ok++;
+      const n = printedCount(next);
+      const np = next.compiled.policies.length;
+      log.info(
+        `reloaded: ${np} polic${np === 1 ? 'y' : 'ies'}, ${n} event${n === 1 ? '' : 's'}, ` +
+          `${pipe.rules.length} rule${pipe.rules.length === 1 ? '' : 's'} ` +
+          `(switched in ${(performance.now() - started).toFixed(0)} ms)`,
+        { policies: np, events: n, rules: pipe.rules.length },
+      );
+    };
+    onReload = () => {
+      if (stopReason !== undefined) return;
+      log.info('SIGHUP: reopening output files, reloading policies and signatures');
+      for (const s of sinks) {
+        try {
+          s.reopen?.();
+        } catch (e) {
+          log.error(`${errorText(e)}; writing on to the file already open`);
+        }
+      }
+      if (reloading !== undefined) {
+        again = true;
+        return;
+      }
+      reloading = (async () => {
+        do {
+          again = false;
+          await reloadOnce();
+        } while (again && stopReason === undefined);
+      })().finally(() => {
+        reloading = undefined;
+      });
+    };
+
+    for (const p of printers) p.start();
+    heartbeat.start();
+    const nRules = pipe.rules.length;
+    const nEvents = printedCount(plan);
+    const host = http?.address.host ?? '';
+    const where =
+      http === undefined
+        ? ''
+        : `; serving ${server!.metrics ? '/metrics ' : ''}${server!.healthz ? '/healthz ' : ''}on ` +
+          `${host.includes(':') ? `[${host}]` : host}:${http.address.port}`;
+    log.info(
+      `tracing ${nEvents} event${nEvents === 1 ? '' : 's'}` +
+        `${nRules > 0 ? ` and ${nRules} detection rule${nRules === 1 ? '' : 's'}` : ''} (started in ${capture.startupMs.toFixed(0)} ms)${where}; Ctrl-C stops`,
+      { events: nEvents, rules: nRules, startupMs: Math.round(capture.startupMs) },
+    );
+
+    let lastDropped = '';
+    const timer =
+      statsEvery > 0
+        ? setInterval(() => {
+            const lost = lostByName(capture.stats());
+            if (pipe.reportLoss(lost, native.clocks().realtime))
+              log.warn(`lost events so far: ${listLost(lost)}`);
+            const dropped = listDropped(sinks);
+            if (dropped !== lastDropped) log.warn(`outputs dropped so far: ${dropped}`);
+            lastDropped = dropped;
+          }, statsEvery * 1000)
+        : undefined;
+
+    const reason = await stopped;
+    if (timer) clearInterval(timer);
+    heartbeat.stop();
+    if (reloading !== undefined) await reloading;
+
+    // 5. Stop: take the counters while the maps exist, drain the ring, let the outputs deliver, summarise.
+    const lost = lostByName(capture.stats());
+    pipe.reportLoss(lost, native.clocks().realtime, true);
+    let kernelFiltered = 0n;
+    for (const s of capture.stats().events.values()) kernelFiltered += s.filtered;
+    await capture.close();
     enricher.close();
-    closeSinks();
-    throw e;
+    const deadline = AbortSignal.any([force.signal, AbortSignal.timeout(STOP_DRAIN_MS)]);
+    await closeSinks(deadline);
+    await http?.close();
+    const st = pipe.stats();
+    let lostTotal = 0n;
+    for (const v of lost.values()) lostTotal += v;
+    const decodeErrors = Object.values(st.decodeErrors).reduce((a, b) => a + b, 0);
+    const dropped = listDropped(sinks);
+    let droppedTotal = 0;
+    for (const s of sinks) droppedTotal += s.stats?.().dropped ?? 0;
+    log.info(
+      `${reason}: ${st.printed} events, ${lostTotal} lost` +
+        (lost.size > 0 ? ` (${listLost(lost)})` : '') +
+        (kernelFiltered > 0n ? `, ${kernelFiltered} filtered in the kernel` : '') +
+        (st.filtered > 0 ? `, ${st.filtered} filtered out in userspace` : '') +
+        (st.findings > 0 ? `, ${st.findings} findings` : '') +
+        (decodeErrors > 0 ? `, ${decodeErrors} undecodable records` : '') +
+        (dropped !== '' ? `, dropped by outputs: ${dropped}` : '') +
+        (reloads.ok + reloads.failed > 0 ? `, ${reloads.ok} reloads (${reloads.failed} failed)` : ''),
+      {
+        reason,
+        events: st.printed,
+        lost: lostTotal,
+        kernelFiltered,
+        userFiltered: st.filtered,
+        findings: st.findings,
+        undecodable: decodeErrors,
+        dropped: droppedTotal,
+      },
+    );
+    return force.signal.aborted ? FORCED_EXIT : 0;
   }
-  for (const p of printers) p.start();
-  const nRules = pipeline.rules.length;
-  const nEvents = plan.traced.length - plan.internal.length;
-  io.err(
-    `ktrail: tracing ${nEvents} event${nEvents === 1 ? '' : 's'}` +
-      `${nRules > 0 ? ` and ${nRules} detection rule${nRules === 1 ? '' : 's'}` : ''} (started in ${cap.startupMs.toFixed(0)} ms); Ctrl-C stops`,
-  );
-
-  // 4. Run until a signal; report loss as it happens.
-  const timer =
-    statsEvery > 0
-      ? setInterval(() => {
-          const lost = lostByName(cap.stats());
-          if (pipeline.reportLoss(lost, native.clocks().realtime))
-            io.err(`ktrail: lost events so far: ${listLost(lost)}`);
-        }, statsEvery * 1000)
-      : undefined;
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  if (timer) clearInterval(timer);
-
-  // 5. Stop: take the counters while the maps exist, drain, summarise.
-  const lost = lostByName(cap.stats());
-  pipeline.reportLoss(lost, native.clocks().realtime, true);
-  let kernelFiltered = 0n;
-  for (const s of cap.stats().events.values()) kernelFiltered += s.filtered;
-  await cap.close();
-  enricher.close();
-  closeSinks();
-  const st = pipeline.stats();
-  let lostTotal = 0n;
-  for (const v of lost.values()) lostTotal += v;
-  const decodeErrors = Object.values(st.decodeErrors).reduce((a, b) => a + b, 0);
-  io.err(
-    `ktrail: ${signal}: ${st.printed} events, ${lostTotal} lost` +
-      (lost.size > 0 ? ` (${listLost(lost)})` : '') +
-      (kernelFiltered > 0n ? `, ${kernelFiltered} filtered in the kernel` : '') +
-      (st.filtered > 0 ? `, ${st.filtered} filtered out in userspace` : '') +
-      (st.findings > 0 ? `, ${st.findings} findings` : '') +
-      (decodeErrors > 0 ? `, ${decodeErrors} undecodable records` : ''),
-  );
-  return 0;
 }

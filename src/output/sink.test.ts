@@ -1,0 +1,154 @@
+/**
+ * File sinks on a real temporary directory: append, mode 0600, no symbolic links, size rotation with
+ * backups, reopen after a rename (logrotate without copytruncate). Standard output through a real pipe.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { KtrailError } from '../errors.js';
+import { countLines, openFileSink } from './sink.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ktrail-sink-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const fresh = () => join(dir, `f${++n}.json`);
+
+describe('file sink', () => {
+  it('appends to what is there instead of truncating, and sets mode 0600', () => {
+    const p = fresh();
+    writeFileSync(p, 'earlier run\n', { mode: 0o644 });
+    const s = openFileSink(p);
+    s.write('{"a":1}\n');
+    s.write(Buffer.from('{"a":2}\n{"a":3}\n'));
+    s.close();
+    assert.equal(readFileSync(p, 'utf8'), 'earlier run\n{"a":1}\n{"a":2}\n{"a":3}\n');
+    assert.equal(statSync(p).mode & 0o777, 0o600);
+    assert.deepEqual(s.stats?.(), {
+      written: 3,
+      dropped: 0,
+      queued: 0,
+      queuedBytes: 0,
+      errors: 0,
+      rotations: 0,
+      reopens: 0,
+    });
+  });
+
+  it('never writes through a symbolic link, and says so', () => {
+    const target = fresh();
+    const link = fresh();
+    symlinkSync(target, link);
+    assert.throws(
+      () => openFileSink(link),
+      (e: unknown) =>
+        e instanceof KtrailError &&
+        e.exitCode === 2 &&
+        e.message === `opening output file '${link}': ELOOP` &&
+        e.hint === 'the path is a symbolic link; ktrail does not write through links',
+    );
+    assert.equal(existsSync(target), false);
+  });
+
+  it('rotates by size, keeps N backups (newest .1), writes the header at the top of each new file', () => {
+    const p = fresh();
+    const s = openFileSink(p, { rotateBytes: 50, backups: 2 });
+    s.header?.('HEAD\n');
+    s.write('HEAD\n');
+    const line = (i: number) => `line ${i} ${'x'.repeat(12)}\n`; // 20 bytes
+    for (let i = 1; i <= 7; i++) s.write(line(i));
+    s.close();
+    // A file holds the header and two lines (45 bytes); a third would pass 50: rotate before lines 3, 5, 7.
+    assert.equal(readFileSync(p, 'utf8'), `HEAD\n${line(7)}`);
+    assert.equal(readFileSync(`${p}.1`, 'utf8'), `HEAD\n${line(5)}${line(6)}`);
+    assert.equal(readFileSync(`${p}.2`, 'utf8'), `HEAD\n${line(3)}${line(4)}`);
+    assert.equal(existsSync(`${p}.3`), false, 'the oldest beyond 2 backups is gone');
+    assert.equal(s.stats?.().rotations, 3);
+    for (const f of [p, `${p}.1`, `${p}.2`]) assert.equal(statSync(f).mode & 0o777, 0o600);
+  });
+
+  it('a write larger than the limit still goes whole into a fresh file', () => {
+    const p = fresh();
+    const s = openFileSink(p, { rotateBytes: 1024 });
+    s.write('small\n');
+    s.write(`${'y'.repeat(2000)}\n`);
+    s.close();
+    assert.equal(readFileSync(`${p}.1`, 'utf8'), 'small\n');
+    assert.equal(readFileSync(p, 'utf8').length, 2001);
+  });
+
+  it('reopen after a rename writes to a new file at the path (logrotate without copytruncate)', () => {
+    const p = fresh();
+    const s = openFileSink(p);
+    s.header?.('HEAD\n');
+    s.write('one\n');
+    renameSync(p, `${p}.old`);
+    s.write('two\n'); // still the renamed file: the descriptor follows it
+    s.reopen?.();
+    s.write('three\n');
+    s.close();
+    assert.equal(readFileSync(`${p}.old`, 'utf8'), 'one\ntwo\n');
+    assert.equal(readFileSync(p, 'utf8'), 'HEAD\nthree\n');
+    assert.equal(statSync(p).mode & 0o777, 0o600);
+    assert.equal(s.stats?.().reopens, 1);
+  });
+
+  it('a failed reopen keeps the old file in use and reports why', () => {
+    const p = fresh();
+    const s = openFileSink(p);
+    renameSync(p, `${p}.old`);
+    symlinkSync('/etc/passwd', p);
+    assert.throws(() => s.reopen?.(), /reopening output file '.*': ELOOP/);
+    s.write('kept\n');
+    s.close();
+    assert.equal(readFileSync(`${p}.old`, 'utf8'), 'kept\n');
+    assert.equal(s.stats?.().errors, 1);
+  });
+
+  it('a rotation that fails writes on to the current file and reports it', () => {
+    const p = fresh();
+    const problems: string[] = [];
+    const s = openFileSink(p, { rotateBytes: 1024, backups: 1, onError: (m) => problems.push(m) });
+    s.write(`${'a'.repeat(1000)}\n`);
+    // PATH.1 is a directory that is not empty: the rename cannot replace it.
+    mkdirSync(join(`${p}.1`, 'x'), { recursive: true });
+    s.write(`${'b'.repeat(100)}\n`);
+    s.close();
+    assert.deepEqual(problems.length, 1);
+    assert.match(problems[0]!, /^rotating output file '.*': .*; writing on to the current file$/);
+    assert.equal(readFileSync(p, 'utf8').length, 1102);
+    assert.equal(s.stats?.().errors, 1);
+  });
+});
+
+describe('stdout sink', () => {
+  it('a pipe whose reader is gone reports it once and drops the rest', () => {
+    const script = fileURLToPath(new URL('./stdout-probe.fixture.js', import.meta.url));
+    // `node probe | head -c 1`: head exits after one byte, the probe keeps writing.
+    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${script}" | head -c 1 >/dev/null`], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^closed after \d+ written, \d+ dropped\n$/);
+  });
+});
+
+it('countLines counts newline bytes', () => {
+  assert.equal(countLines(Buffer.from('a\nb\n\n')), 3);
+  assert.equal(countLines(Buffer.from('')), 0);
+  assert.equal(readdirSync(dir).length > 0, true);
+});
