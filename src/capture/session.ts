@@ -457,7 +457,7 @@ function checkSpec(spec: CaptureSpec): number {
       hint: 'use a size such as 8388608 (8 MiB)',
     });
   }
-  if (spec.events.length === 0) {
+  if (spec.events.length === 0 && spec.containers !== true) {
     throw new KtrailError('USAGE', 'starting the capture: no event selected');
   }
   for (const e of spec.events) {

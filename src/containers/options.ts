@@ -94,9 +94,11 @@ const FACT_FIELDS: ReadonlySet<ContextField> = new Set<ContextField>([
 /** The sources of every filter on runtime facts in the policies (`delete_module.scope.containerImage=x`). */
 export function factFilters(c: CompiledPolicies): string[] {
   const out: string[] = [];
-  for (const byPolicy of c.user.filters.values())
+  for (const [id, byPolicy] of c.user.filters) {
+    const event = c.events.get(id)?.name ?? String(id);
     for (const set of byPolicy.values())
-      for (const f of set.context) if (FACT_FIELDS.has(f.field)) out.push(f.filter.source);
+      for (const f of set.context) if (FACT_FIELDS.has(f.field)) out.push(`${event}.${f.filter.source}`);
+  }
   return [...new Set(out)];
 }
 

@@ -61,9 +61,12 @@ export interface TracePlan {
   readonly internal: readonly EventSpec[];
   /**
    * What the capture traces: the printed events this build can capture, then `internal`. heartbeat_event is
-   * never among them: ktrail's heartbeat (src/server/heartbeat.ts) produces it whether or not it is printed.
+   * never among them: ktrail's heartbeat (src/server/heartbeat.ts) produces it whether or not it is printed;
+   * nor are the container events, which the pipeline derives from the cgroup records (src/containers).
    */
   readonly traced: readonly EventSpec[];
+  /** Printed container events (container_create, ...): derived by the pipeline, not traced by the kernel. */
+  readonly derived: readonly EventSpec[];
   /** heartbeat_event is printed: heartbeat records then take a seq (wire.h KT_HB_NUMBERED). */
   readonly heartbeatPrinted: boolean;
   /** Ids of the events running rules read (the kernel sends them whenever a scope matches). */
@@ -155,9 +158,12 @@ export async function planTrace(req: TraceRequest): Promise<TracePlan> {
     enabled,
     internal,
     traced: [
-      ...printed.filter((e) => e.id !== HEARTBEAT_ID && unavailableReason(e) === undefined),
+      ...printed.filter(
+        (e) => e.id !== HEARTBEAT_ID && e.kind !== 'container' && unavailableReason(e) === undefined,
+      ),
       ...internal,
     ],
+    derived: printed.filter((e) => e.kind === 'container'),
     heartbeatPrinted: printed.some((e) => e.id === HEARTBEAT_ID),
     ruleEventIds: new Set(ruleEvents.map((e) => e.id)),
     usedDefault,
