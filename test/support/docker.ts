@@ -465,6 +465,26 @@ export async function docker(args: readonly string[], timeoutMs = CLI_MS): Promi
 }
 
 /**
+ * The unix socket of the containerd that the daemon runs its containers with (docker's containers are in its
+ * namespace `moby`): for the harness daemon, the containerd it started under HARNESS_ROOT/exec/containerd;
+ * for a daemon the harness did not start, the first socket among /run/docker/containerd/containerd.sock
+ * (dockerd's own containerd) and /run/containerd/containerd.sock (the system's); undefined when none exists.
+ */
+export async function containerdSocket(): Promise<string | undefined> {
+  const s = await current();
+  const candidates = s.daemon.startedByUs
+    ? [join(paths.exec, 'containerd', 'containerd.sock')]
+    : ['/run/docker/containerd/containerd.sock', '/run/containerd/containerd.sock'];
+  return candidates.find((p) => {
+    try {
+      return statSync(p).isSocket();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
  * Removes every tracked container, then every tracked image, then stops the daemon if the harness started it.
  * Tries every step; throws one DockerError listing what failed. Safe to call more than once, and when
  * ensureDocker() failed or never ran.
