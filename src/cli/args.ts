@@ -79,6 +79,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'print loss statistics to stderr this often (0: only at exit; default 10)',
   },
   {
+    long: 'containers',
+    value: 'repeat',
+    arg: 'OPT',
+    help: 'container runtimes: enrich=false, sockets.docker=PATH (podman, containerd, crio), cgroupfs.path=PATH',
+  },
+  {
     long: 'signatures-dir',
     value: 'repeat',
     arg: 'DIR',

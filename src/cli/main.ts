@@ -79,7 +79,16 @@ export function reportError(e: unknown, io: Io): number {
 }
 
 /** Flags only the live command reads: given on the command line of another command they are refused. */
-const LIVE_ONLY = ['server', 'metrics', 'healthz', 'http-listen-addr', 'config', 'log', 'logging'];
+const LIVE_ONLY = [
+  'server',
+  'metrics',
+  'healthz',
+  'http-listen-addr',
+  'config',
+  'log',
+  'logging',
+  'containers',
+];
 
 function refuseLiveOnly(command: string, given: ReadonlySet<string>): void {
   const name = LIVE_ONLY.find((n) => given.has(n));

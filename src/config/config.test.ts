@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from '../cli/args.js';
+import { parseContainerOptions } from '../containers/options.js';
 import { KtrailError } from '../errors.js';
 import { parseLogOptions } from '../log.js';
 import { planOutput } from '../output/plan.js';
@@ -172,6 +173,37 @@ describe('--config', () => {
     assert.equal(
       message('output:\n  webhook:\n    w: {host: h}'),
       '--config k.yaml:3:8: output.webhook.w: needs host and port (or url) | ',
+    );
+  });
+
+  it("containers: Tracee's mapping becomes the --containers values, and those parse", () => {
+    const cfg = parseConfig(
+      [
+        'containers:',
+        '  enrich: true',
+        '  cgroupfs: {path: /sys/fs/cgroup/unified, force: false}',
+        '  sockets:',
+        '    - {runtime: docker, socket: /run/docker.sock}',
+        '    - {runtime: cri-o, socket: /run/crio/crio.sock}',
+      ].join('\n'),
+      'k.yaml',
+    );
+    assert.deepEqual(cfg.values.get('containers'), [
+      'enrich=true',
+      'cgroupfs.path=/sys/fs/cgroup/unified',
+      'cgroupfs.force=false',
+      'sockets.docker=/run/docker.sock',
+      'sockets.cri-o=/run/crio/crio.sock',
+    ]);
+    assert.deepEqual(parseContainerOptions(cfg.values.get('containers')!), {
+      enrich: true,
+      sockets: { docker: '/run/docker.sock', crio: '/run/crio/crio.sock' },
+      cgroupfsPath: '/sys/fs/cgroup/unified',
+      cgroupfsForce: false,
+    });
+    assert.equal(
+      message('containers:\n  sockets:\n    - {runtime: docker}'),
+      '--config k.yaml:3:7: containers.sockets.0: needs runtime and socket | ',
     );
   });
 

@@ -1,6 +1,6 @@
 /**
  * `--config FILE`: ktrail's settings in a YAML (or JSON) file, with Tracee's keys where Tracee has them
- * (v0.24 `pkg/cmd/cobra/config.go`: `output`, `log`, `server`, `signatures-dir`, each a structured mapping
+ * (v0.24 `pkg/cmd/cobra/config.go`: `output`, `log`, `server`, `containers`, `signatures-dir`, each a structured mapping
  * or a list of raw flag values). ktrail also reads `events`, `scope` and `policy` (Tracee's example config
  * lists them; Tracee itself takes them from the command line only), its own `buffer-size`,
  * `stats-interval`, and the legacy `metrics`, `healthz`, `http-listen-addr`.
@@ -32,7 +32,7 @@ const ROLE: FileRole = {
 const LIST_KEYS = ['events', 'scope', 'policy', 'signatures-dir'] as const;
 const ONE_KEYS = ['buffer-size', 'stats-interval', 'http-listen-addr'] as const;
 const FLAG_KEYS = ['metrics', 'healthz'] as const;
-const STRUCTURED = ['output', 'server', 'log', 'logging'] as const;
+const STRUCTURED = ['output', 'server', 'containers', 'log', 'logging'] as const;
 const KNOWN: readonly string[] = [...LIST_KEYS, ...ONE_KEYS, ...FLAG_KEYS, ...STRUCTURED];
 
 /** Tracee's keys (v0.24 and main) ktrail does not support, with what to do instead. */
@@ -41,7 +41,6 @@ const TRACEE_ONLY: Readonly<Record<string, string>> = {
   'blob-perf-buffer-size': 'ktrail has no artifact buffer',
   'pipeline-channel-size': 'ktrail has no pipeline channels',
   buffers: 'set buffer-size (MiB) for the ring buffer',
-  containers: 'ktrail finds containers from cgroups by itself',
   enrichment: 'ktrail enriches events by itself; remove the key',
   proctree: 'ktrail always keeps a process tree',
   stores: 'ktrail always keeps a process tree',
@@ -286,6 +285,42 @@ function serverFlags(r: Reader, v: unknown): string[] {
   return out;
 }
 
+/**
+ * `containers:` as Tracee's ContainerConfig turns it into `--containers` values: enrich, cgroupfs.path and
+ * cgroupfs.force, sockets as a list of {runtime, socket}.
+ */
+function containerFlags(r: Reader, v: unknown): string[] {
+  if (!isObject(v)) return list(r, ['containers'], v);
+  checkKeys(r, ['containers'], v, ['enrich', 'cgroupfs', 'sockets']);
+  const out: string[] = [];
+  if (v['enrich'] !== undefined) out.push(`enrich=${bool(r, ['containers', 'enrich'], v['enrich'])}`);
+  const cg = v['cgroupfs'];
+  if (cg !== undefined) {
+    if (!isObject(cg)) throw r.fail(['containers', 'cgroupfs'], 'expected a mapping with path: and force:');
+    checkKeys(r, ['containers', 'cgroupfs'], cg, ['path', 'force']);
+    if (cg['path'] !== undefined)
+      out.push(`cgroupfs.path=${scalar(r, ['containers', 'cgroupfs', 'path'], cg['path'])}`);
+    if (cg['force'] !== undefined)
+      out.push(`cgroupfs.force=${bool(r, ['containers', 'cgroupfs', 'force'], cg['force'])}`);
+  }
+  const sockets = v['sockets'];
+  if (sockets !== undefined) {
+    if (!Array.isArray(sockets))
+      throw r.fail(['containers', 'sockets'], 'expected a list of {runtime, socket}');
+    for (const [i, x] of sockets.entries()) {
+      const p = ['containers', 'sockets', i];
+      if (!isObject(x)) throw r.fail(p, 'expected {runtime: NAME, socket: PATH}');
+      checkKeys(r, p, x, ['runtime', 'socket']);
+      if (x['runtime'] === undefined || x['socket'] === undefined)
+        throw r.fail(p, 'needs runtime and socket');
+      out.push(
+        `sockets.${scalar(r, [...p, 'runtime'], x['runtime'])}=${scalar(r, [...p, 'socket'], x['socket'])}`,
+      );
+    }
+  }
+  return out;
+}
+
 /** `log:`/`logging:` as `--log` values: level and format; Tracee's file, aggregate and filters are refused. */
 function logFlags(r: Reader, key: string, v: unknown): string[] {
   if (!isObject(v)) return list(r, [key], v);
@@ -330,6 +365,7 @@ export function parseConfig(text: string, file: string): ConfigSettings {
       if (bool(r, [key], v)) flags.add(key);
     } else if (key === 'output') put('output', outputFlags(r, v));
     else if (key === 'server') put('server', serverFlags(r, v));
+    else if (key === 'containers') put('containers', containerFlags(r, v));
     else put('log', logFlags(r, key, v));
   }
   return { values, flags };

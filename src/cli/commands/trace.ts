@@ -12,10 +12,14 @@
  * The command wires; the library modules do the work.
  */
 
+import { readFileSync } from 'node:fs';
 import { requireCapabilities } from '../../capture/capabilities.js';
 import { type Capture, lostByName, openCapture } from '../../capture/session.js';
 import { eventById } from '../../catalog/index.js';
 import { loadConfig, mergeConfig } from '../../config/config.js';
+import { checkFactFilters, parseContainerOptions } from '../../containers/options.js';
+import { openRuntimes, type RuntimeClient, RuntimeError } from '../../containers/runtimes/index.js';
+import { ContainerStore, chooseHierarchy } from '../../containers/store.js';
 import { createEnricher } from '../../enrich/index.js';
 import { KtrailError } from '../../errors.js';
 import { Logger, parseLogOptions } from '../../log.js';
@@ -73,7 +77,52 @@ function listDropped(sinks: readonly Sink[]): string {
 }
 
 /** Events a plan prints that can be traced here (heartbeat_event is not among the traced ones). */
-const printedCount = (p: TracePlan) => p.traced.length - p.internal.length + (p.heartbeatPrinted ? 1 : 0);
+/** The cgroup hierarchy containers are keyed on (--containers cgroupfs.path, cgroupfs.force). */
+function keyedHierarchy(path: string | undefined, force: boolean): ReturnType<typeof chooseHierarchy> {
+  let mountinfo = '';
+  let cgroups = '';
+  try {
+    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+    cgroups = readFileSync('/proc/cgroups', 'utf8');
+  } catch {
+    // No /proc: containers are not keyed (ids still come from /proc/PID/cgroup where it exists).
+  }
+  const auto = chooseHierarchy(mountinfo, cgroups);
+  if (path === undefined) return auto;
+  const chosen = chooseHierarchy(mountinfo, cgroups, path);
+  if (chosen.mount === undefined || chosen.hierarchy < 0) {
+    throw new KtrailError(
+      'USAGE',
+      `--containers cgroupfs.path=${path}: no cgroup file system is mounted there`,
+      {
+        hint: 'give the mount point of cgroup2 or of a cgroup v1 hierarchy (see /proc/self/mountinfo)',
+      },
+    );
+  }
+  if (chosen.hierarchy !== 0 && auto.hierarchy === 0 && !force) {
+    throw new KtrailError(
+      'USAGE',
+      `--containers cgroupfs.path=${path}: a cgroup v1 hierarchy, while cgroup v2 is mounted at ${auto.mount}`,
+      { hint: 'add cgroupfs.force=true to key containers on it anyway' },
+    );
+  }
+  return chosen;
+}
+
+/** The runtime clients for `--containers sockets.*` (or the default sockets that exist); a bad one is exit 2. */
+function openRuntimesOrSay(sockets: Parameters<typeof openRuntimes>[0]): RuntimeClient[] {
+  try {
+    return openRuntimes(sockets);
+  } catch (e) {
+    if (!(e instanceof RuntimeError)) throw e;
+    throw new KtrailError('USAGE', `--containers: ${e.message}`, {
+      hint: 'give the path of the runtime socket, e.g. --containers sockets.docker=/var/run/docker.sock',
+    });
+  }
+}
+
+const printedCount = (p: TracePlan) =>
+  p.traced.length - p.internal.length + p.derived.length + (p.heartbeatPrinted ? 1 : 0);
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -112,7 +161,7 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
   const request = traceRequestFrom(args.values);
   let plan: TracePlan = await planTrace(request);
   for (const n of plan.notices) log.warn(n);
-  if (plan.traced.length === 0) {
+  if (plan.traced.length + plan.derived.length === 0) {
     throw new KtrailError(
       'KERNEL_FEATURE_MISSING',
       'starting the capture: none of the selected events can be traced here',
@@ -121,6 +170,11 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
   }
   // Root, or the capabilities alone (CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE): named here when one is missing.
   requireCapabilities();
+  // Containers: the hierarchy they are keyed on and the runtimes to ask (a socket given must exist).
+  const containerOpts = parseContainerOptions(args.values.get('containers') ?? []);
+  const keyed = keyedHierarchy(containerOpts.cgroupfsPath, containerOpts.cgroupfsForce);
+  const runtimes = containerOpts.enrich ? openRuntimesOrSay(containerOpts.sockets) : [];
+  checkFactFilters(plan.compiled, runtimes.length, containerOpts);
 
   // Signals are ours from here on (before anything is opened): a stop requested while starting ends the run
   // as soon as it has started; SIGHUP before the run is ignored rather than fatal.
@@ -187,6 +241,18 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
     }
     const { printers, sinks } = outputs;
     const closeSinks = (signal: AbortSignal) => Promise.all(sinks.map((s) => s.close(signal)));
+    let settled: (id: string) => void = () => {};
+    const store = new ContainerStore({
+      runtimes,
+      hierarchy: keyed.hierarchy,
+      mount: keyed.mount,
+      onSettled: (id) => settled(id),
+      onError: (runtime, id, e) => log.debug(`${runtime}: container ${id.slice(0, 12)}: ${errorText(e)}`),
+    });
+    const closeContainers = () => {
+      store.close();
+      for (const r of runtimes) r.close();
+    };
     const pipe = new Pipeline({
       policies: plan.compiled,
       printed: new Set(plan.printed.map((e) => e.id)),
@@ -197,11 +263,13 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
       startedAtNs: clocks.realtime,
       enricher,
       onHeartbeat: (ev) => heartbeat.receive(ev),
+      containers: store,
       onRuleError: (rule, _ev, e) => {
         errors++;
         log.warn(`rule ${rule.id} failed on an event: ${errorText(e)}`);
       },
     });
+    settled = (id) => pipe.containersSettled(id);
     let http: RunningServer | undefined;
     try {
       if (server !== undefined) {
@@ -234,8 +302,10 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
         kernelPlan: plan.compiled.kernel,
         scopeOnlyEvents: [...plan.ruleEventIds],
         startBootNs: clocks.boottime,
-        // The process tree lives on lifecycle records (and reloads may select lifecycle events).
+        // The process tree lives on lifecycle records (and reloads may select lifecycle events), the
+        // container state on cgroup records.
         processTree: true,
+        containers: true,
         ringBytes,
         onBatch: (batch) => pipe.push(batch),
         onError: (e) => {
@@ -245,6 +315,7 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
       });
     } catch (e) {
       await http?.close();
+      closeContainers();
       enricher.close();
       await closeSinks(AbortSignal.abort());
       throw e;
@@ -260,7 +331,7 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
       let next: TracePlan;
       try {
         next = await planTrace({ ...request, generation: ++generation });
-        if (next.traced.length === 0)
+        if (next.traced.length + next.derived.length === 0)
           throw new KtrailError('USAGE', 'none of the newly selected events can be traced here');
       } catch (e) {
         reloads.failed++;
@@ -353,6 +424,9 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
     let kernelFiltered = 0n;
     for (const s of capture.stats().events.values()) kernelFiltered += s.filtered;
     await capture.close();
+    // Events still waiting for a container runtime's answer go on (a bounded wait) before the outputs close.
+    await pipe.drain();
+    closeContainers();
     enricher.close();
     const deadline = AbortSignal.any([force.signal, AbortSignal.timeout(STOP_DRAIN_MS)]);
     await closeSinks(deadline);
@@ -372,7 +446,10 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
         (st.findings > 0 ? `, ${st.findings} findings` : '') +
         (decodeErrors > 0 ? `, ${decodeErrors} undecodable records` : '') +
         (dropped !== '' ? `, dropped by outputs: ${dropped}` : '') +
-        (reloads.ok + reloads.failed > 0 ? `, ${reloads.ok} reloads (${reloads.failed} failed)` : ''),
+        (reloads.ok + reloads.failed > 0 ? `, ${reloads.ok} reloads (${reloads.failed} failed)` : '') +
+        (st.containerFactsMissing > 0
+          ? `, ${st.containerFactsMissing} container events without runtime facts`
+          : ''),
       {
         reason,
         events: st.printed,
