@@ -15,9 +15,13 @@
  * no TRC-1014.
  * Run 2, `--scope container=new -e sched_process_exec`: a `docker exec` in the old container is not new, a new
  * container is.
+ * Run 3, containers keyed on a cgroup v1 hierarchy (`--containers cgroupfs.path=/sys/fs/cgroup/pids,
+ * cgroupfs.force=true`, when that hierarchy is mounted): existing_container for the old container, and
+ * container_create / container_remove for a new one, with their facts.
  * Root only; skips with the reason when Docker cannot be set up.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -57,6 +61,9 @@ describe('containers with Docker, live', { skip }, () => {
   const ids: Record<string, string> = {};
   let run: Run = { stdout: '', stderr: '', code: null };
   let run2: Run = { stdout: '', stderr: '', code: null };
+  let run3: Run = { stdout: '', stderr: '', code: null };
+  const v1 = existsSync('/sys/fs/cgroup/pids/cgroup.procs') && existsSync('/sys/fs/cgroup/pids/tasks');
+  let v1Id = '';
   let events: Json[] = [];
   let newId = '';
   const labels = {
@@ -112,6 +119,22 @@ describe('containers with Docker, live', { skip }, () => {
       },
       800,
     );
+    if (v1)
+      run3 = await traceWhile(
+        [
+          '-o',
+          'json',
+          '-e',
+          'existing_container,container_create,container_remove',
+          '--containers',
+          `cgroupfs.path=/sys/fs/cgroup/pids,cgroupfs.force=true,sockets.docker=${socket}`,
+        ],
+        async () => {
+          v1Id = (await runContainer({ image, command: ['true'], name: 'kt-v1' })).id;
+          await removeContainer(v1Id);
+        },
+        800,
+      );
   });
 
   after(async () => {
@@ -246,5 +269,24 @@ describe('containers with Docker, live', { skip }, () => {
     assert.ok(got.length >= 1);
     assert.deepEqual([...new Set(got.map((e) => e['containerId']))], [newId]);
     assert.deepEqual(values(got[got.length - 1]!)['argv'], ['true']);
+  });
+
+  it('containers keyed on cgroup v1 (pids): existing_container, then container_create and container_remove', (t) => {
+    if (!v1) return t.skip('no cgroup v1 pids hierarchy mounted at /sys/fs/cgroup/pids');
+    assert.equal(run3.code, 0, run3.stderr);
+    const got = jsonEvents(run3).map((e) => [e['eventName'], values(e)] as const);
+    const existing = got.filter(([n]) => n === 'existing_container');
+    assert.deepEqual(
+      existing.map(([, v]) => [v['container_id'], v['container_name'], v['container_image'], v['runtime']]),
+      [[ids['old'], 'kt-old', image, 'docker']],
+    );
+    const mine = got.filter(([n, v]) => n !== 'existing_container' && v['container_id'] === v1Id);
+    assert.deepEqual(
+      mine.map(([n, v]) => [n, v['container_name'] ?? '-', v['runtime']]),
+      [
+        ['container_create', 'kt-v1', 'docker'],
+        ['container_remove', '-', 'docker'],
+      ],
+    );
   });
 });
