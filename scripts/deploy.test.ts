@@ -138,6 +138,13 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     assert.equal(parsed.command, undefined);
     assert.deepEqual(parsed.values.get('policy'), ['/etc/ktrail/policies']);
     assert.deepEqual(parsed.values.get('output'), ['json']);
+    // The runtime socket named in --containers is the one mounted from the node.
+    const sockets = parsed.values.get('containers') ?? [];
+    assert.deepEqual(sockets, ['sockets.containerd=/run/containerd/containerd.sock']);
+    const mount = container.volumeMounts.find((m: Doc) => m.mountPath === '/run/containerd/containerd.sock');
+    assert.equal(mount?.readOnly, true);
+    const vol = ds.spec.template.spec.volumes.find((v: Doc) => v.name === mount.name);
+    assert.deepEqual(vol?.hostPath, { path: '/run/containerd/containerd.sock', type: 'Socket' });
     const server = args.flatMap((a, i) => (args[i - 1] === '--server' ? [a] : []));
     assert.deepEqual(server, ['http-address=0.0.0.0:3366', 'healthz', 'metrics']);
   });
