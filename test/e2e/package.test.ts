@@ -3,7 +3,7 @@
  * the addon prebuild), then, in a mount namespace where every compiler and make are hidden (/dev/null bound
  * over them: the host has no toolchain), the tarball is installed into an empty directory, and the installed
  * `ktrail` prints its version, lists events and traces a live `rmmod -f foo`. Root only (mount namespace,
- * BPF); uses the npm registry or npm's cache for the package's two dependencies. Loads BPF programs: run it
+ * BPF); uses the npm registry or npm's cache for the package's dependencies (package.json). Loads BPF programs: run it
  * under /tmp/ktrail-bpf.lock like every e2e file.
  */
 import assert from 'node:assert/strict';
