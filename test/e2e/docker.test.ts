@@ -10,11 +10,14 @@
  *             before sys_enter, ktrail still reports delete_module from sys_exit (entrySeen false, -EPERM) and
  *             KTR-003 fires
  *   kt-sudo   a shell appends to /etc/sudoers inside: TRC-1028 with the container's path and id
+ *   kt-drop   writes busybox's first 4 KiB to /root/x: TRC-1022 (a rule only for containers) with the container's path
  *   old       (running since before ktrail started) a `docker exec`: its events are containerStarted
  * Runtime setup (runc's mounts, before the container's first program) is containerStarted false and raises
  * no TRC-1014.
  * Run 2, `--scope container=new -e sched_process_exec`: a `docker exec` in the old container is not new, a new
  * container is.
+ * Run 4, event filters on the runtime's facts: `sched_process_exec.scope.containerImage=ktrail-e2e-busybox:*`
+ * and `.scope.podName=web-*` pass the labelled container only.
  * Run 3, containers keyed on a cgroup v1 hierarchy (`--containers cgroupfs.path=/sys/fs/cgroup/pids,
  * cgroupfs.force=true`, when that hierarchy is mounted): existing_container for the old container, and
  * container_create / container_remove for a new one, with their facts.
@@ -62,6 +65,8 @@ describe('containers with Docker, live', { skip }, () => {
   let run: Run = { stdout: '', stderr: '', code: null };
   let run2: Run = { stdout: '', stderr: '', code: null };
   let run3: Run = { stdout: '', stderr: '', code: null };
+  let run4: Run = { stdout: '', stderr: '', code: null };
+  const run4Ids: Record<string, string> = {};
   const v1 = existsSync('/sys/fs/cgroup/pids/cgroup.procs') && existsSync('/sys/fs/cgroup/pids/tasks');
   let v1Id = '';
   let events: Json[] = [];
@@ -94,8 +99,15 @@ describe('containers with Docker, live', { skip }, () => {
             name: 'kt-sudo',
           })
         ).id;
+        ids['drop'] = (
+          await runContainer({
+            image,
+            command: ['sh', '-c', 'head -c 4096 /bin/busybox > /root/x'],
+            name: 'kt-drop',
+          })
+        ).id;
         await docker(['exec', 'kt-old', 'true']);
-        for (const n of ['true', 'k8s', 'rmmod', 'sudo']) await removeContainer(ids[n]!);
+        for (const n of ['true', 'k8s', 'rmmod', 'sudo', 'drop']) await removeContainer(ids[n]!);
         await sleep(500);
       },
       1000,
@@ -116,6 +128,24 @@ describe('containers with Docker, live', { skip }, () => {
         await docker(['exec', 'kt-old', 'true']);
         newId = (await runContainer({ image, command: ['true'], name: 'kt-new' })).id;
         await removeContainer(newId);
+      },
+      800,
+    );
+    run4 = await traceWhile(
+      [
+        '-o',
+        'json',
+        '-e',
+        `sched_process_exec.scope.containerImage=${image.split(':')[0]}:*`,
+        '-e',
+        'sched_process_exec.scope.podName=web-*',
+        '--containers',
+        `sockets.docker=${socket}`,
+      ],
+      async () => {
+        run4Ids['plain'] = (await runContainer({ image, command: ['true'], name: 'kt-f-plain' })).id;
+        run4Ids['pod'] = (await runContainer({ image, command: ['true'], name: 'kt-f-pod', labels })).id;
+        for (const id of Object.values(run4Ids)) await removeContainer(id);
       },
       800,
     );
@@ -288,5 +318,23 @@ describe('containers with Docker, live', { skip }, () => {
         ['container_remove', '-', 'docker'],
       ],
     );
+  });
+
+  it('a rule only for containers fires in a real one: TRC-1022 for an ELF written inside', () => {
+    const f = findingsOf('drop').filter((x) => sigId(x) === 'TRC-1022');
+    assert.equal(f.length, 1, JSON.stringify(findingsOf('drop').map(sigId)));
+    assert.deepEqual(values(f[0]!), { path: '/root/x' });
+  });
+
+  it('filters on the runtime facts (containerImage, podName) pass the labelled container only', () => {
+    assert.equal(run4.code, 0, run4.stderr);
+    const got = jsonEvents(run4);
+    assert.ok(got.length >= 1);
+    assert.deepEqual([...new Set(got.map((e) => e['containerId']))], [run4Ids['pod']]);
+    assert.deepEqual(got[got.length - 1]!['kubernetes'], {
+      podName: 'web-0',
+      podNamespace: 'prod',
+      podUID: labels['io.kubernetes.pod.uid'],
+    });
   });
 });
