@@ -81,6 +81,31 @@ describe('file sink', () => {
     for (const f of [p, `${p}.1`, `${p}.2`]) assert.equal(statSync(f).mode & 0o777, 0o600);
   });
 
+  it('a batch of lines is cut between lines: every file within the limit, every line once', () => {
+    const p = fresh();
+    const s = openFileSink(p, { rotateBytes: 50, backups: 9 });
+    s.header?.('HEAD\n');
+    const line = (i: number) => `line ${i} ${'x'.repeat(12)}\n`; // 20 bytes
+    s.write(Array.from({ length: 9 }, (_, i) => line(i + 1)).join(''));
+    s.close();
+    // The first file has no header line (it was opened before the header was set).
+    assert.equal(readFileSync(`${p}.4`, 'utf8'), `${line(1)}${line(2)}`);
+    assert.equal(readFileSync(`${p}.3`, 'utf8'), `HEAD\n${line(3)}${line(4)}`);
+    assert.equal(readFileSync(`${p}.2`, 'utf8'), `HEAD\n${line(5)}${line(6)}`);
+    assert.equal(readFileSync(`${p}.1`, 'utf8'), `HEAD\n${line(7)}${line(8)}`);
+    assert.equal(readFileSync(p, 'utf8'), `HEAD\n${line(9)}`);
+    assert.equal(s.stats?.().written, 9);
+    // A line longer than the room left after the header goes whole into the fresh file.
+    const q = fresh();
+    const t = openFileSink(q, { rotateBytes: 50 });
+    t.header?.('HEAD\n');
+    t.write(`a\n${'z'.repeat(60)}\nb\n`);
+    t.close();
+    assert.equal(readFileSync(`${q}.2`, 'utf8'), 'a\n');
+    assert.equal(readFileSync(`${q}.1`, 'utf8'), `HEAD\n${'z'.repeat(60)}\n`);
+    assert.equal(readFileSync(q, 'utf8'), 'HEAD\nb\n');
+  });
+
   it('a write larger than the limit still goes whole into a fresh file', () => {
     const p = fresh();
     const s = openFileSink(p, { rotateBytes: 1024 });

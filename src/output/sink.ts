@@ -127,7 +127,8 @@ export const DEFAULT_BACKUPS = 5;
 /**
  * Opens PATH for appending (see the module comment). With `rotateBytes`, a regular file is renamed to PATH.1
  * (PATH.1 to PATH.2, ..., the oldest beyond `backups` is replaced) before a write would make it larger, and
- * a new PATH is opened; a single write larger than the limit still goes whole into a fresh file. Throws
+ * a new PATH is opened; a write is cut between lines to fit, and a single line larger than the limit goes
+ * whole into a fresh file. Throws
  * KtrailError IO (exit status 2) when PATH cannot be opened.
  */
 export function openFileSink(path: string, opts: FileSinkOptions = {}): Sink {
@@ -181,12 +182,33 @@ export function openFileSink(path: string, opts: FileSinkOptions = {}): Sink {
   return {
     name: path,
     write(data) {
-      const buf = bytesOf(data);
-      if (opts.rotateBytes !== undefined && st.isFile() && size > 0 && size + buf.length > opts.rotateBytes)
+      let buf = bytesOf(data);
+      written += countLines(buf);
+      const limit = opts.rotateBytes;
+      // Rotation cuts between lines, so that each file stays within the limit (a single longer line goes
+      // whole into a fresh file).
+      let fresh = size === 0;
+      while (limit !== undefined && st.isFile() && size + buf.length > limit) {
+        const room = limit - size;
+        let cut = room > 0 ? buf.lastIndexOf(0x0a, room - 1) + 1 : 0;
+        if (cut === 0 && fresh) {
+          // Not even one line fits in a new file: that line goes whole.
+          const end = buf.indexOf(0x0a);
+          cut = end < 0 ? buf.length : end + 1;
+        }
+        if (cut > 0) {
+          writeAll(fd, buf.subarray(0, cut));
+          size += cut;
+          buf = buf.subarray(cut);
+        }
+        if (buf.length === 0) return;
+        const before = rotations;
         rotate();
+        if (rotations === before) break; // rotation failed (reported): write on to the current file
+        fresh = true;
+      }
       writeAll(fd, buf);
       size += buf.length;
-      written += countLines(buf);
     },
     header(text) {
       header = text;

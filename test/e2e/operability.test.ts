@@ -374,7 +374,8 @@ describe('files', { skip }, () => {
     for (const f of files) {
       const st = statSync(join(dir, f));
       assert.equal(st.mode & 0o777, 0o600);
-      assert.ok(st.size <= 256 * 1024 + 64 * 1024, `${f}: ${st.size} bytes`);
+      // Rotation cuts between lines: no file passes the limit.
+      assert.ok(st.size <= 256 * 1024, `${f}: ${st.size} bytes`);
       seqs = seqs.concat(deleteModuleSeqs(readFileSync(join(dir, f), 'utf8')).map((e) => e.seq));
     }
     seqs.sort((a, b) => a - b);
