@@ -12,7 +12,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -412,7 +421,9 @@ describe('reload with SIGHUP', { skip }, () => {
     try {
       // Records flow while the policy changes: names alternate aX/bX (X: the phase).
       const phase1 = deleteModuleStorm({ names: ['a1', 'b1'], count: 6000, burst: 100, pauseMs: 5 });
-      await sleep(400);
+      // Reload once the first policy has printed some of the storm (a fixed wait raced a slow start).
+      for (let i = 0; i < 250 && !(existsSync(file) && readFileSync(file, 'utf8').includes('"a1"')); i++)
+        await sleep(20);
       writeFileSync(pfile, policy('b'));
       let mark = k.stderr().length;
       process.kill(k.child.pid!, 'SIGHUP');
