@@ -9,6 +9,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { CaptureStats } from '../capture/session.js';
+import type { ContainerStoreStats } from '../containers/store.js';
 import type { SinkStats } from '../output/sink.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { Health, HeartbeatStats } from './heartbeat.js';
@@ -31,6 +32,8 @@ export interface MetricSources {
   /** Userspace errors besides decode errors: poller and consumer failures, rules that threw. */
   readonly errors: () => number;
   readonly reloads: () => { readonly ok: number; readonly failed: number };
+  /** Container runtime lookups (src/containers/store.ts); absent when containers are not tracked. */
+  readonly containers?: () => ContainerStoreStats;
 }
 
 type Row = readonly [labels: Record<string, string>, value: number];
@@ -285,5 +288,36 @@ export function createMetrics(s: MetricSources): Registry {
       [{ result: 'failed' }, x.failed],
     ];
   });
+  // Containers.
+  const lookups = s.containers;
+  if (lookups !== undefined) {
+    counter(
+      r,
+      'ktrail_container_lookups_total',
+      "asks for a container's runtime facts, by how they ended",
+      ['result'],
+      () => {
+        const x = lookups();
+        return [
+          [{ result: 'answered' }, x.answered],
+          [{ result: 'unknown' }, x.unknown],
+        ];
+      },
+    );
+    counter(
+      r,
+      'ktrail_container_runtime_errors_total',
+      'runtime calls that failed',
+      [],
+      () => lookups().errors,
+    );
+    counter(
+      r,
+      'ktrail_container_events_without_facts_total',
+      "events of a container that went out without its runtime's facts",
+      [],
+      () => s.pipeline().containerFactsMissing,
+    );
+  }
   return r;
 }

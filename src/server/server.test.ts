@@ -52,6 +52,7 @@ function sources(over: Partial<MetricSources> = {}): MetricSources {
     rules: () => 2,
     errors: () => 4,
     reloads: () => ({ ok: 1, failed: 2 }),
+    containers: () => ({ lookups: 5, answered: 3, unknown: 2, errors: 4 }),
     ...over,
   };
 }
@@ -96,6 +97,10 @@ describe('metrics registry', () => {
     assert.equal(value(text, 'ktrail_heartbeat_round_trip_seconds'), 0.002);
     assert.equal(value(text, 'ktrail_healthy'), 1);
     assert.equal(value(text, 'ktrail_policy_reloads_total{result="failed"}'), 2);
+    assert.equal(value(text, 'ktrail_container_lookups_total{result="answered"}'), 3);
+    assert.equal(value(text, 'ktrail_container_lookups_total{result="unknown"}'), 2);
+    assert.equal(value(text, 'ktrail_container_runtime_errors_total'), 4);
+    assert.equal(value(text, 'ktrail_container_events_without_facts_total'), 0);
     assert.match(text, /^# TYPE tracee_lostevents_total counter$/m);
     assert.match(text, /^nodejs_eventloop_lag_seconds \d/m);
     assert.match(text, /^process_resident_memory_bytes \d+/m);

@@ -289,6 +289,7 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
                   rules: () => pipe.rules.length,
                   errors: () => errors,
                   reloads: () => reloads,
+                  containers: () => store.stats(),
                 }),
               }
             : {}),
