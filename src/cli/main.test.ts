@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
-import { main } from './main.js';
+import { fileURLToPath } from 'node:url';
+import { errnoWords, main } from './main.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -167,4 +170,66 @@ test('flags of the live command are refused by the other commands', async () => 
     await main(['list', 'tag=system_module'], quiet, { KTRAIL_LOG: 'debug', KTRAIL_SERVER: 'metrics' }),
     0,
   );
+});
+
+test('a flag the command does not read is refused with exit status 2, naming who reads it', async () => {
+  const cases: [string[], string][] = [
+    [
+      ['list', '-e', 'delete_module'],
+      "ktrail: flag '--events' is for live tracing and 'ktrail analyze', not for 'ktrail list'\n" +
+        "  hint: drop it from 'ktrail list'\n",
+    ],
+    [
+      ['man', 'delete_module', '--source', 'f.json'],
+      "ktrail: flag '--source' is for 'ktrail analyze', not for 'ktrail man'\n  hint: drop it from 'ktrail man'\n",
+    ],
+    [
+      ['--json', '-e', 'delete_module'],
+      "ktrail: flag '--json' is for 'ktrail list', not for live tracing\n" +
+        "  hint: drop it to trace live, or run 'ktrail list'\n",
+    ],
+    [
+      ['analyze', 'f.json', '-s', 'uid=0'],
+      "ktrail: flag '--scope' is for live tracing, not for 'ktrail analyze'\n" +
+        "  hint: drop it, or run ktrail without 'analyze'\n",
+    ],
+    [
+      ['version', 'x'],
+      "ktrail: version takes no argument, not 'x'\n  hint: 'ktrail --help' shows the usage\n",
+    ],
+    [
+      ['list', '--signatures', 'KTR-001'],
+      "ktrail: list --signatures takes no argument, not 'KTR-001'\n  hint: 'ktrail --help' shows the usage\n",
+    ],
+  ];
+  for (const [argv, err] of cases) {
+    const r = await cli(...argv);
+    assert.deepEqual([r.code, r.out, r.err], [2, '', err], argv.join(' '));
+  }
+  // --help is read everywhere.
+  assert.equal((await cli('list', '--help')).code, 0);
+});
+
+test('a write error on standard output other than a closed pipe is a failure (exit 1) in words', () => {
+  // /dev/full fails every write with ENOSPC, as a full disk would.
+  const full = openSync('/dev/full', 'w');
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./main.js', import.meta.url)), 'list'], {
+    stdio: ['ignore', full, 'pipe'],
+    encoding: 'utf8',
+  });
+  closeSync(full);
+  assert.deepEqual(
+    [r.status, r.stderr],
+    [
+      1,
+      'ktrail: writing to standard output: no space left on device (ENOSPC)\n' +
+        '  hint: the output was cut short: make room where standard output goes, or send it elsewhere\n',
+    ],
+  );
+});
+
+test('errnoWords turns a Node.js system error into words and its code', () => {
+  const e = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  assert.equal(errnoWords(e), 'no space left on device (ENOSPC)');
+  assert.equal(errnoWords(new Error('plain')), 'plain');
 });
