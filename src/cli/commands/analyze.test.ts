@@ -79,7 +79,7 @@ describe('ktrail analyze', () => {
     assert.equal(r.code, 0);
     assert.equal(r.out.length, 4);
     assert.deepEqual(r.err, [
-      `analyze: ${DIR}/malformed.jsonl:2: not JSON (Expected double-quoted property name in JSON at position 66)`,
+      `analyze: ${DIR}/malformed.jsonl:2: not JSON (Expected double-quoted property name in JSON at position 54)`,
       `analyze: ${DIR}/malformed.jsonl:4: not an event (expected a JSON object)`,
       `analyze: ${DIR}/malformed.jsonl:5: not an event (no eventName)`,
       `analyze: ${DIR}/malformed.jsonl: 2 events, 3 findings, 3 malformed lines skipped`,
