@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { KtrailError } from '../../errors.js';
-import { runAnalyze } from './analyze.js';
+import { MAX_REPORTED_LINES, runAnalyze } from './analyze.js';
 
 process.env['TZ'] = 'UTC';
 
@@ -193,6 +193,20 @@ describe('ktrail analyze on files that are not event files', () => {
     assert.deepEqual(r.err, [
       `analyze: ${mixed}:2: not UTF-8 text (byte 0xe9 at column 19)`,
       `analyze: ${mixed}: 2 events, 4 findings, 1 malformed line skipped`,
+    ]);
+  });
+
+  it('reports the first 100 malformed lines one by one and counts the rest (a binary file)', async () => {
+    // 250 lines that are not JSON, then one event: exit 0, 100 lines named, one line about the rest.
+    const noisy = file(`${'\u0000garbage\n'.repeat(250)}${good}\n`);
+    const r = await analyze({}, [noisy]);
+    assert.equal(r.code, 0);
+    assert.equal(r.err.length, 102);
+    assert.match(r.err[0]!, new RegExp(`^analyze: ${noisy}:1: not JSON \\(`));
+    assert.match(r.err[99]!, new RegExp(`^analyze: ${noisy}:100: not JSON \\(`));
+    assert.deepEqual(r.err.slice(100), [
+      `analyze: ${noisy}: more than ${MAX_REPORTED_LINES} malformed lines; the rest are counted, not shown`,
+      `analyze: ${noisy}: 1 event, 2 findings, 250 malformed lines skipped`,
     ]);
   });
 });
