@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { errnoWords, main } from './main.js';
+import { main } from './main.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -226,10 +226,4 @@ test('a write error on standard output other than a closed pipe is a failure (ex
         '  hint: the output was cut short: make room where standard output goes, or send it elsewhere\n',
     ],
   );
-});
-
-test('errnoWords turns a Node.js system error into words and its code', () => {
-  const e = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-  assert.equal(errnoWords(e), 'no space left on device (ENOSPC)');
-  assert.equal(errnoWords(new Error('plain')), 'plain');
 });

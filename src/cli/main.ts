@@ -6,6 +6,7 @@
 import { readFileSync, realpathSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KtrailError } from '../errors.js';
+import { errnoWords } from '../util/errno.js';
 import { parseArgs, usage } from './args.js';
 import { runAnalyze } from './commands/analyze.js';
 import { runList, runListSignatures } from './commands/list.js';
@@ -26,16 +27,6 @@ export class StdoutClosed extends Error {
 }
 
 const nap = new Int32Array(new SharedArrayBuffer(4));
-
-/** `no space left on device (ENOSPC)` from a Node.js system error (`ENOSPC: no space left on device, write`). */
-export function errnoWords(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  const code = typeof err?.code === 'string' ? err.code : undefined;
-  const msg = e instanceof Error ? e.message : String(e);
-  const words = code !== undefined && msg.startsWith(`${code}: `) ? msg.slice(code.length + 2) : msg;
-  const text = words.replace(/, (write|read|open)\b.*$/, '');
-  return code === undefined ? text : `${text} (${code})`;
-}
 
 /**
  * Writes all of `text` to `fd` synchronously (order with the other stream kept); a non-blocking pipe that is
