@@ -209,4 +209,11 @@ describe('ktrail analyze on files that are not event files', () => {
       `analyze: ${noisy}: 1 event, 2 findings, 250 malformed lines skipped`,
     ]);
   });
+
+  it('a malformed line cannot put control characters on stderr', async () => {
+    const f = file(`{"eventName":"\\u001b[2J\\r","args":5}\n${good}\n`);
+    const r = await analyze({}, [f]);
+    assert.equal(r.code, 0);
+    assert.equal(r.err[0], `analyze: ${f}:1: \\x1b[2J\\r: args is not an array`);
+  });
 });

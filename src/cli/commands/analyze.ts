@@ -13,6 +13,7 @@ import { Engine } from '../../signatures/engine.js';
 import { allRules, loadRulesFrom } from '../../signatures/registry.js';
 import { selectRules } from '../../signatures/select.js';
 import type { AnyRule } from '../../signatures/types.js';
+import { escapeControls } from '../../util/control-chars.js';
 import { type FileRole, MIB, openLines } from '../../util/input-file.js';
 import type { Io } from '../main.js';
 
@@ -91,7 +92,9 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
     enabled: (r) => enabled.has(r as AnyRule),
     // A rule that throws on an event is reported and skipped; the others still see the event.
     onRuleError: (rule, _ev, e) =>
-      io.err(`analyze: rule ${rule.id} failed on an event: ${e instanceof Error ? e.message : String(e)}`),
+      io.err(
+        `analyze: rule ${rule.id} failed on an event: ${escapeControls(e instanceof Error ? e.message : String(e))}`,
+      ),
   });
   const reader = new ClassicReader();
   const jsonOpts = { parseArguments: out.parseArguments, policyNames: reader.policyNames };
@@ -106,7 +109,8 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
   if (out.table) io.out(TABLE_HEADER);
   const malformed = (lineNo: number, why: string | undefined) => {
     bad++;
-    if (bad <= MAX_REPORTED_LINES) io.err(`analyze: ${file}:${lineNo}: ${why}`);
+    // The reason quotes the line, which may come from anywhere: no raw control character reaches stderr.
+    if (bad <= MAX_REPORTED_LINES) io.err(`analyze: ${file}:${lineNo}: ${escapeControls(why ?? '')}`);
     else if (bad === MAX_REPORTED_LINES + 1)
       io.err(
         `analyze: ${file}: more than ${MAX_REPORTED_LINES} malformed lines; the rest are counted, not shown`,
