@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../native/binding.js';
+import { EXIT_STATUS } from './args.js';
 import { main } from './main.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -109,6 +112,21 @@ test('help and version', async () => {
   assert.match(h.out, /-e, --events EXPR/);
   const v = await cli('version');
   assert.match(v.out, /^ktrail \d+\.\d+\.\d+\n$/);
+});
+
+test('--help, README and docs/operations.md give the same exit statuses', async () => {
+  const h = await cli('--help');
+  assert.ok(h.out.includes(`\n${EXIT_STATUS.join('\n')}\n`), h.out);
+  const statuses = (text: string) => [...text.matchAll(/^\| (\d+) \|/gm)].map((m) => m[1]);
+  const readme = readFileSync(resolve(packageRoot(), 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Exit status\n'), readme.indexOf('\n## What differs'));
+  assert.deepEqual(statuses(section), ['0', '1', '2', '130']);
+  const ops = readFileSync(resolve(packageRoot(), 'docs', 'operations.md'), 'utf8');
+  assert.deepEqual(statuses(ops.slice(ops.indexOf('| exit status | meaning |'))), ['0', '1', '2', '130']);
+  assert.deepEqual(
+    EXIT_STATUS.flatMap((l) => /^ {2}(\d+) /.exec(l)?.[1] ?? []),
+    ['0', '1', '2', '130'],
+  );
 });
 
 test('the live command refuses bad operability input with exit status 2 before anything starts', async () => {
