@@ -33,7 +33,7 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
  * full is waited for. On stdout, EPIPE throws StdoutClosed (the reader went away: not a failure) and any
  * other error (a full disk, a device error) a KtrailError IO, exit status 1; a closed stderr is ignored.
  */
-export function writeFd(fd: number, text: string, isStderr = fd === 2): void {
+function writeFd(fd: 1 | 2, text: string): void {
   const b = Buffer.from(text);
   for (let off = 0; off < b.length; ) {
     try {
@@ -41,7 +41,7 @@ export function writeFd(fd: number, text: string, isStderr = fd === 2): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') Atomics.wait(nap, 0, 0, 1);
-      else if (isStderr) return;
+      else if (fd === 2) return;
       else if (code === 'EPIPE') throw new StdoutClosed();
       else
         throw new KtrailError('IO', `writing to standard output: ${errnoWords(e)}`, {
