@@ -103,7 +103,23 @@ describe('soak checks', () => {
     );
     const big = judgeRss(samples([160_000, 150_000, 155_000]), 150, 0.2);
     assert.equal(big.why, 'the maximum 156.3 MiB reached the cap of 150 MiB');
-    assert.equal(judgeRss(samples([1, 2]), 150, 0.2).bounded, false);
+    assert.equal(judgeRss(samples([1, 2]), 150, 0.2).why, 'fewer than 3 samples after 0 s');
+  });
+
+  it('leaves the warm-up out of the growth comparison, not out of the cap', () => {
+    // Start-up at 60 MiB, then a steady 100 MiB from 6 s on: steady once warmed up.
+    const kibs = [61_440, 61_440, 61_440, 102_400, 102_400, 102_400, 102_400, 102_400, 102_400];
+    const samples = kibs.map((kib, i) => ({ t: i * 2, kib }));
+    assert.equal(judgeRss(samples, 150, 0.2).bounded, false);
+    assert.deepEqual(judgeRss(samples, 150, 0.2, 6), {
+      maxMiB: 100,
+      firstThirdMaxMiB: 100,
+      lastThirdMaxMiB: 100,
+      bounded: true,
+      why: '',
+    });
+    const capped = [...samples.slice(0, 1), { t: 2, kib: 160_000 }, ...samples.slice(2)];
+    assert.equal(judgeRss(capped, 150, 0.2, 6).why, 'the maximum 156.3 MiB reached the cap of 150 MiB');
   });
 
   it('checks lost_events records: totals add up, counters never go down or vanish', () => {

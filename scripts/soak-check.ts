@@ -159,28 +159,34 @@ export interface RssVerdict {
 
 /**
  * RSS stayed bounded when its maximum is under `capMiB` and the maximum of the last third of the run is no
- * more than `growth` (0.2: +20 %) above the maximum of the first third.
+ * more than `growth` (0.2: +20 %) above the maximum of the first third. The thirds split the time from
+ * `warmupUntil` (seconds) to the last sample: the samples before it (start-up, and the first stall until its
+ * drain, the workload's peak) count for the cap only, so that both thirds see the same workload.
  */
-export function judgeRss(samples: readonly RssSample[], capMiB: number, growth: number): RssVerdict {
-  if (samples.length < 3) {
+export function judgeRss(
+  samples: readonly RssSample[],
+  capMiB: number,
+  growth: number,
+  warmupUntil = 0,
+): RssVerdict {
+  const judged = samples.filter((s) => s.t >= warmupUntil);
+  if (judged.length < 3) {
     return {
       maxMiB: 0,
       firstThirdMaxMiB: 0,
       lastThirdMaxMiB: 0,
       bounded: false,
-      why: 'fewer than 3 samples',
+      why: `fewer than 3 samples after ${warmupUntil} s`,
     };
   }
-  const end = samples[samples.length - 1]!.t;
-  const start = samples[0]!.t;
+  const start = judged[0]!.t;
+  const end = judged[judged.length - 1]!.t;
   const third = (end - start) / 3;
   const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
   const maxOf = (xs: readonly RssSample[]) => Math.max(...xs.map((s) => s.kib));
-  const first = samples.filter((s) => s.t <= start + third);
-  const last = samples.filter((s) => s.t >= end - third);
   const max = maxOf(samples);
-  const firstMax = maxOf(first);
-  const lastMax = maxOf(last);
+  const firstMax = maxOf(judged.filter((s) => s.t <= start + third));
+  const lastMax = maxOf(judged.filter((s) => s.t >= end - third));
   const problems: string[] = [];
   if (max >= capMiB * 1024) problems.push(`the maximum ${mib(max)} MiB reached the cap of ${capMiB} MiB`);
   if (lastMax > firstMax * (1 + growth))
