@@ -202,6 +202,17 @@ export function parseArgs(
   return { command, positionals: command ? positionals.slice(1) : positionals, values, flags, given };
 }
 
+/** The exit statuses, as `--help` prints them (README.md and docs/operations.md say the same). */
+export const EXIT_STATUS: readonly string[] = [
+  'Exit status:',
+  '  0    success: stopped on request or because the reader of stdout went away; analyze found events',
+  '  1    ktrail or the machine failed: the kernel refused, root or capabilities missing, stdout cannot',
+  '       be written (a full disk), a bug in ktrail',
+  '  2    input you gave cannot be used: a flag, a policy, config or rule file, an output that cannot be',
+  '       opened, an analyze file that cannot be read or holds no event (bad lines among good ones: 0)',
+  '  130  a second SIGINT or SIGTERM cut the drain short',
+];
+
 export function usage(): string {
   const lines = [
     'Usage: ktrail [flags]                       trace events live (default set, as a table)',
@@ -220,8 +231,10 @@ export function usage(): string {
   }
   lines.push(
     '',
-    'Signals: SIGINT/SIGTERM/SIGPIPE stop (a second one forces a quick exit), SIGHUP reloads policies and',
-    'signatures and reopens files. Exit status: 0 stopped, 1 failed, 2 bad input, 130 forced exit.',
+    'Signals: SIGINT and SIGTERM stop (detach, drain, summary); a second one cuts the drain short. SIGHUP',
+    'reloads policies and signatures and reopens files. SIGPIPE never stops ktrail; a closed stdout stops it.',
+    '',
+    ...EXIT_STATUS,
     '',
     'Examples:',
     '  ktrail -e delete_module',

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../native/binding.js';
+import { EXIT_STATUS } from './args.js';
 import { main } from './main.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -108,6 +114,21 @@ test('help and version', async () => {
   assert.match(v.out, /^ktrail \d+\.\d+\.\d+\n$/);
 });
 
+test('--help, README and docs/operations.md give the same exit statuses', async () => {
+  const h = await cli('--help');
+  assert.ok(h.out.includes(`\n${EXIT_STATUS.join('\n')}\n`), h.out);
+  const statuses = (text: string) => [...text.matchAll(/^\| (\d+) \|/gm)].map((m) => m[1]);
+  const readme = readFileSync(resolve(packageRoot(), 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Exit status\n'), readme.indexOf('\n## What differs'));
+  assert.deepEqual(statuses(section), ['0', '1', '2', '130']);
+  const ops = readFileSync(resolve(packageRoot(), 'docs', 'operations.md'), 'utf8');
+  assert.deepEqual(statuses(ops.slice(ops.indexOf('| exit status | meaning |'))), ['0', '1', '2', '130']);
+  assert.deepEqual(
+    EXIT_STATUS.flatMap((l) => /^ {2}(\d+) /.exec(l)?.[1] ?? []),
+    ['0', '1', '2', '130'],
+  );
+});
+
 test('the live command refuses bad operability input with exit status 2 before anything starts', async () => {
   const cases: [string[], string][] = [
     [
@@ -166,5 +187,61 @@ test('flags of the live command are refused by the other commands', async () => 
   assert.equal(
     await main(['list', 'tag=system_module'], quiet, { KTRAIL_LOG: 'debug', KTRAIL_SERVER: 'metrics' }),
     0,
+  );
+});
+
+test('a flag the command does not read is refused with exit status 2, naming who reads it', async () => {
+  const cases: [string[], string][] = [
+    [
+      ['list', '-e', 'delete_module'],
+      "ktrail: flag '--events' is for live tracing and 'ktrail analyze', not for 'ktrail list'\n" +
+        "  hint: drop it from 'ktrail list'\n",
+    ],
+    [
+      ['man', 'delete_module', '--source', 'f.json'],
+      "ktrail: flag '--source' is for 'ktrail analyze', not for 'ktrail man'\n  hint: drop it from 'ktrail man'\n",
+    ],
+    [
+      ['--json', '-e', 'delete_module'],
+      "ktrail: flag '--json' is for 'ktrail list', not for live tracing\n" +
+        "  hint: drop it to trace live, or run 'ktrail list'\n",
+    ],
+    [
+      ['analyze', 'f.json', '-s', 'uid=0'],
+      "ktrail: flag '--scope' is for live tracing, not for 'ktrail analyze'\n" +
+        "  hint: drop it, or run ktrail without 'analyze'\n",
+    ],
+    [
+      ['version', 'x'],
+      "ktrail: version takes no argument, not 'x'\n  hint: 'ktrail --help' shows the usage\n",
+    ],
+    [
+      ['list', '--signatures', 'KTR-001'],
+      "ktrail: list --signatures takes no argument, not 'KTR-001'\n  hint: 'ktrail --help' shows the usage\n",
+    ],
+  ];
+  for (const [argv, err] of cases) {
+    const r = await cli(...argv);
+    assert.deepEqual([r.code, r.out, r.err], [2, '', err], argv.join(' '));
+  }
+  // --help is read everywhere.
+  assert.equal((await cli('list', '--help')).code, 0);
+});
+
+test('a write error on standard output other than a closed pipe is a failure (exit 1) in words', () => {
+  // /dev/full fails every write with ENOSPC, as a full disk would.
+  const full = openSync('/dev/full', 'w');
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./main.js', import.meta.url)), 'list'], {
+    stdio: ['ignore', full, 'pipe'],
+    encoding: 'utf8',
+  });
+  closeSync(full);
+  assert.deepEqual(
+    [r.status, r.stderr],
+    [
+      1,
+      'ktrail: writing to standard output: no space left on device (ENOSPC)\n' +
+        '  hint: the output was cut short: make room where standard output goes, or send it elsewhere\n',
+    ],
   );
 });

@@ -6,6 +6,7 @@
 import { readFileSync, realpathSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KtrailError } from '../errors.js';
+import { errnoWords } from '../util/errno.js';
 import { parseArgs, usage } from './args.js';
 import { runAnalyze } from './commands/analyze.js';
 import { runList, runListSignatures } from './commands/list.js';
@@ -29,7 +30,8 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Writes all of `text` to `fd` synchronously (order with the other stream kept); a non-blocking pipe that is
- * full is waited for. EPIPE on stdout throws StdoutClosed; a closed stderr is ignored.
+ * full is waited for. On stdout, EPIPE throws StdoutClosed (the reader went away: not a failure) and any
+ * other error (a full disk, a device error) a KtrailError IO, exit status 1; a closed stderr is ignored.
  */
 function writeFd(fd: 1 | 2, text: string): void {
   const b = Buffer.from(text);
@@ -41,7 +43,11 @@ function writeFd(fd: 1 | 2, text: string): void {
       if (code === 'EAGAIN') Atomics.wait(nap, 0, 0, 1);
       else if (fd === 2) return;
       else if (code === 'EPIPE') throw new StdoutClosed();
-      else throw e;
+      else
+        throw new KtrailError('IO', `writing to standard output: ${errnoWords(e)}`, {
+          hint: 'the output was cut short: make room where standard output goes, or send it elsewhere',
+          cause: e,
+        });
     }
   }
 }
@@ -78,23 +84,52 @@ export function reportError(e: unknown, io: Io): number {
   return 1;
 }
 
-/** Flags only the live command reads: given on the command line of another command they are refused. */
-const LIVE_ONLY = [
-  'server',
-  'metrics',
-  'healthz',
-  'http-listen-addr',
-  'config',
-  'log',
-  'logging',
-  'containers',
-];
+/**
+ * The flags each command reads (`help` everywhere). A flag given on the command line of a command that does not
+ * read it is refused rather than ignored; KTRAIL_* variables are not checked (they serve every command).
+ */
+const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  list: ['json', 'signatures'],
+  man: [],
+  analyze: ['source', 'output', 'events', 'signatures-dir'],
+  completion: [],
+  version: [],
+  help: [],
+};
+/** Flags only `list` or `analyze` read: the live command refuses them. */
+const NOT_LIVE = ['source', 'json', 'signatures'];
 
-function refuseLiveOnly(command: string, given: ReadonlySet<string>): void {
-  const name = LIVE_ONLY.find((n) => given.has(n));
-  if (name !== undefined)
-    throw new KtrailError('USAGE', `flag '--${name}' is for live tracing, not for 'ktrail ${command}'`, {
-      hint: `drop it, or run ktrail without '${command}'`,
+/** Whether `command` (undefined: live tracing) reads `flag`. */
+function reads(command: string | undefined, flag: string): boolean {
+  if (flag === 'help') return true;
+  return command === undefined ? !NOT_LIVE.includes(flag) : (COMMAND_FLAGS[command] ?? []).includes(flag);
+}
+
+function refuseUnusedFlags(command: string | undefined, given: ReadonlySet<string>): void {
+  const flag = [...given].find((f) => !reads(command, f));
+  if (flag === undefined) return;
+  const users = [
+    ...(reads(undefined, flag) ? ['live tracing'] : []),
+    ...Object.keys(COMMAND_FLAGS)
+      .filter((c) => reads(c, flag))
+      .map((c) => `'ktrail ${c}'`),
+  ];
+  const here = command === undefined ? 'live tracing' : `'ktrail ${command}'`;
+  throw new KtrailError('USAGE', `flag '--${flag}' is for ${users.join(' and ')}, not for ${here}`, {
+    hint:
+      command === undefined
+        ? `drop it to trace live, or run ${users[0]}`
+        : users[0] === 'live tracing' && users.length === 1
+          ? `drop it, or run ktrail without '${command}'`
+          : `drop it from 'ktrail ${command}'`,
+  });
+}
+
+/** Commands that take no argument (`version`, `list --signatures`): an extra one is refused, not ignored. */
+function refuseArguments(what: string, positionals: readonly string[]): void {
+  if (positionals.length > 0)
+    throw new KtrailError('USAGE', `${what} takes no argument, not '${positionals.join(' ')}'`, {
+      hint: "'ktrail --help' shows the usage",
     });
 }
 
@@ -105,9 +140,10 @@ export async function main(argv: readonly string[], io: Io = stdio, env = proces
       io.out(usage());
       return 0;
     }
-    if (args.command !== undefined) refuseLiveOnly(args.command, args.given ?? new Set());
+    refuseUnusedFlags(args.command, args.given ?? new Set());
     switch (args.command) {
       case 'list':
+        if (args.flags.has('signatures')) refuseArguments('list --signatures', args.positionals);
         io.out(
           args.flags.has('signatures')
             ? runListSignatures(args.flags.has('json'))
@@ -127,6 +163,7 @@ export async function main(argv: readonly string[], io: Io = stdio, env = proces
         io.out(completionScript(args.positionals[0], completionModel(packageVersion())).trimEnd());
         return 0;
       case 'version':
+        refuseArguments('version', args.positionals);
         io.out(version());
         return 0;
       default:

@@ -207,6 +207,33 @@ describe('--config', () => {
     );
   });
 
+  it('an alias bomb, an alias without its anchor and deep nesting are errors naming the file (exit 2)', () => {
+    // Nine levels of nine aliases: 9^9 strings if expanded.
+    let bomb = 'a: &a [x, x, x, x, x, x, x, x, x]\n';
+    for (let i = 1; i < 10; i++)
+      bomb += `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(', ')}]\n`;
+    assert.equal(
+      message(bomb),
+      '--config k.yaml: uses more than 100 YAML aliases (alias bomb?) | write the repeated parts out; an alias inside an aliased node counts once for each use',
+    );
+    assert.equal(
+      message('events: [delete_module]\nscope: *s\n'),
+      "--config k.yaml:2:8: YAML alias '*s' has no anchor before it | define '&s' on a node before using '*s'",
+    );
+    for (const deep of ['events: ' + '['.repeat(20_000), `events: ${'['.repeat(5000)}${']'.repeat(5000)}`])
+      assert.equal(
+        message(deep),
+        '--config k.yaml: the document is nested too deeply | a config file is a few levels deep: check that this is the right file',
+      );
+    // A few aliases are fine.
+    assert.deepEqual(
+      parseConfig('events: &e [delete_module]\nscope: [comm=rmmod]\n', 'k.yaml').values.get('events'),
+      ['delete_module'],
+    );
+  });
+
   it('what the flags refuse, the file does too (through the same parsers)', () => {
     const cfg = parseConfig('server: {grpc-address: "tcp:4466"}\nlog: {file: /tmp/x}', 'k.yaml');
     assert.throws(() => planServer({ server: cfg.values.get('server') }), /ktrail has no gRPC server/);

@@ -15,6 +15,7 @@ import type { ParsedArgs } from '../cli/args.js';
 import { KtrailError } from '../errors.js';
 import { closestNames } from '../util/edit-distance.js';
 import { type FileRole, MIB, readTextFile } from '../util/input-file.js';
+import { describeYamlProblem, isStackOverflow, type YamlDataProblem, yamlToData } from '../util/yaml-data.js';
 
 export interface ConfigSettings {
   /** Option values by long flag name, as the command line would give them. */
@@ -68,9 +69,15 @@ class Reader {
     readonly file: string,
     text: string,
   ) {
-    this.#doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false, logLevel: 'error' });
+    try {
+      this.#doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false, logLevel: 'error' });
+    } catch (e) {
+      if (isStackOverflow(e)) throw this.#problem({ kind: 'deep' });
+      throw e;
+    }
     const err = this.#doc.errors[0];
     if (err !== undefined) {
+      if (/call stack/i.test(err.message)) throw this.#problem({ kind: 'deep' });
       const at = this.#lines.linePos(err.pos[0]);
       throw new KtrailError(
         'USAGE',
@@ -80,8 +87,24 @@ class Reader {
     }
   }
 
+  /** The document as data; alias bombs, deep nesting and unresolved aliases are errors naming the file. */
   get root(): unknown {
-    return this.#doc.toJS({ maxAliasCount: 100 });
+    const r = yamlToData(this.#doc);
+    if ('value' in r) return r.value;
+    throw this.#problem(r.problem);
+  }
+
+  #problem(p: YamlDataProblem): KtrailError {
+    const { cause, hint } = describeYamlProblem(p);
+    let where = this.file;
+    if (p.kind === 'unresolved') {
+      const { line, col } = this.#lines.linePos(p.at);
+      where += `:${line}:${col}`;
+    }
+    return new KtrailError('USAGE', `--config ${where}: ${cause}`, {
+      hint:
+        p.kind === 'deep' ? 'a config file is a few levels deep: check that this is the right file' : hint,
+    });
   }
 
   /** Top-level keys that are not plain strings. */

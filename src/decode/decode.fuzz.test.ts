@@ -1,8 +1,9 @@
 /**
  * Fuzzing the record decoder (bytes from the kernel, or from a corrupted ring buffer): random bytes, mutations
  * of a record the real kernel produced, the same record relabelled as any catalog event, and batches with
- * wrong length prefixes. The decoder never throws (it counts what it skips) and each input finishes within the
- * time bound. Only calls decode.ts; does not change it.
+ * wrong length prefixes; then the batches a live run recorded (test/fixtures/records/pipeline-*.batches) with
+ * bytes flipped, overwritten, cut and inserted. The decoder never throws (it counts what it skips), each input
+ * finishes within the time bound, and whatever it decodes prints as valid classic JSON and as a table row.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import fc from 'fast-check';
 import { event_hdr_t as HDR } from '../abi/abi.gen.js';
 import { catalog, eventById } from '../catalog/index.js';
 import { packageRoot } from '../native/binding.js';
+import { formatJson } from '../output/json.js';
+import { formatTableRow } from '../output/table.js';
 import { fuzzParams, mutatedBytes, within } from '../util/fuzz-testing.js';
 import { Decoder } from './decode.js';
 
@@ -107,4 +110,75 @@ test('fuzz: decodeBatch never throws, whatever the length prefixes say', () => {
     ),
     fuzzParams(800),
   );
+});
+
+/** The batches of a recorded live run (u32 length, then the batch), as the addon handed them over. */
+function recordedBatches(name: string): Uint8Array[] {
+  const raw = readFileSync(resolve(packageRoot(), 'test', 'fixtures', 'records', `${name}.batches`));
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < raw.length; ) {
+    const len = raw.readUInt32LE(off);
+    out.push(new Uint8Array(raw.subarray(off + 4, off + 4 + len)));
+    off += 4 + len;
+  }
+  return out;
+}
+
+const BATCHES = [...recordedBatches('pipeline-plain'), ...recordedBatches('pipeline-parsed')];
+
+/** Records in a well-formed batch (the length prefixes chain to its end). */
+function recordsIn(b: Uint8Array): number {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let n = 0;
+  for (let off = 0; off + 4 <= b.length; off += 4 + dv.getUint32(off, true)) n++;
+  return n;
+}
+
+/** Inserts `bytes` at `at` (modulo the length + 1). */
+function insert(b: Uint8Array, at: number, bytes: Uint8Array): Uint8Array {
+  const i = at % (b.length + 1);
+  const out = new Uint8Array(b.length + bytes.length);
+  out.set(b.subarray(0, i));
+  out.set(bytes, i);
+  out.set(b.subarray(i), i + bytes.length);
+  return out;
+}
+
+const mutatedBatch = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...BATCHES).chain((b) => mutatedBytes(b)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...BATCHES), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 40 }))
+      .map(([b, at, bytes]) => insert(b, at, bytes)),
+  },
+  { weight: 1, arbitrary: fc.constantFrom(...BATCHES) },
+);
+
+test('fuzz: recorded batches with bytes flipped, cut or inserted: no throw, and what decodes prints as JSON', () => {
+  assert.ok(BATCHES.length >= 2, 'the recorded batches are there');
+  let printed = 0;
+  fc.assert(
+    fc.property(mutatedBatch, (b) => {
+      const d = new Decoder({ eventById, bootToEpochNs: 1_796_341_340_650_000_246n });
+      const events = within(() => d.decodeBatch(b), never)!;
+      const errors = Object.values(d.errors).reduce((a, c) => a + c, 0);
+      // Every record is decoded or counted at most once; a bad length prefix ends the batch early.
+      assert.ok(events.length + errors <= Math.max(1, recordsIn(b)) + 1, `${events.length} + ${errors}`);
+      for (const ev of events) {
+        within(() => {
+          for (const parseArguments of [false, true]) {
+            const line = formatJson(ev, { parseArguments, policyNames: [''] });
+            assert.doesNotThrow(() => JSON.parse(line), line);
+            assert.equal(line.includes('\n'), false);
+            const row = formatTableRow(ev, parseArguments);
+            assert.equal(row.includes('\n'), false, row);
+          }
+        }, never);
+        printed++;
+      }
+    }),
+    fuzzParams(800),
+  );
+  assert.ok(printed > 100, `only ${printed} mutated events printed`);
 });

@@ -173,3 +173,58 @@ test('fuzz: parseExactJson reads any JSON text as JSON.parse does, big integers 
     fuzzParams(1500),
   );
 });
+
+/** `v` with every bigint made a number (what JSON.parse gives for the same literal). */
+function bigAsNumber(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(bigAsNumber);
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bigAsNumber(x)]));
+  return v;
+}
+
+test('fuzz: parseExactJson accepts exactly the texts JSON.parse accepts, and says where the fault is', () => {
+  // Valid lines with long integers in every position a number can take, then edited.
+  const bigs = fc.bigInt({ min: -(1n << 70n), max: 1n << 70n });
+  const valid = fc.tuple(fc.jsonValue({ maxDepth: 2 }), bigs, bigs).map(([v, a, b]) =>
+    JSON.stringify({ k: v, n: 0, l: [1, 2] })
+      .replace(':0', `:${a}`)
+      .replace('[1', `[${b}`),
+  );
+  const NUM_ALPHABET = fc.constantFrom(...'0123456789-+.eE":,{}[] \\u'.split(''));
+  const text = fc.oneof(
+    mutatedText(valid, NUM_ALPHABET),
+    mutatedText(fc.constantFrom(...REAL_LINES), NUM_ALPHABET),
+  );
+  fc.assert(
+    fc.property(text, (t) => {
+      let plain: unknown;
+      let plainError: string | undefined;
+      try {
+        plain = JSON.parse(t);
+      } catch (e) {
+        plainError = (e as Error).message;
+      }
+      let exact: unknown;
+      let exactError: string | undefined;
+      within(
+        () => {
+          try {
+            exact = parseExactJson(t);
+          } catch (e) {
+            if (!(e instanceof ClassicJsonError)) throw e;
+            exactError = e.message;
+          }
+        },
+        () => false,
+      );
+      if (plainError !== undefined) {
+        assert.equal(exactError, `not JSON (${plainError})`);
+        return;
+      }
+      assert.equal(exactError, undefined);
+      assert.deepEqual(bigAsNumber(exact), plain);
+    }),
+    fuzzParams(3000),
+  );
+});

@@ -26,6 +26,29 @@ describe('parseExactJson', () => {
         e instanceof ClassicJsonError && e.message === 'not JSON (Unexpected end of JSON input)',
     );
   });
+  // Found by the fuzz test "parseExactJson accepts exactly the texts JSON.parse accepts": the position was
+  // one in the rewritten text (a long integer grows into a marked string), 17 characters past the fault.
+  it('gives the position of the fault in the line as written', () => {
+    assert.throws(
+      () => parseExactJson('{"timestamp":17644122000010000\\00,"seq":1}'),
+      (e: unknown) =>
+        e instanceof ClassicJsonError &&
+        e.message === "not JSON (Expected ',' or '}' after property value in JSON at position 30)",
+    );
+  });
+  it('refuses a long integer as a key and one with a leading zero, as JSON.parse does', () => {
+    assert.throws(
+      () => parseExactJson('{12345678901234567890:1,"eventName":"x"}'),
+      (e: unknown) =>
+        e instanceof ClassicJsonError &&
+        e.message === "not JSON (Expected property name or '}' in JSON at position 1)",
+    );
+    assert.throws(
+      () => parseExactJson('{"eventName":"delete_module","timestamp":012345678901234567890}'),
+      (e: unknown) =>
+        e instanceof ClassicJsonError && e.message === 'not JSON (Unexpected number in JSON at position 42)',
+    );
+  });
 });
 
 describe('ClassicReader', () => {

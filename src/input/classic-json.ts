@@ -63,7 +63,9 @@ function protectBigInts(text: string): string {
       let j = i + 1;
       while (j < text.length && /[0-9.eE+-]/.test(text[j]!)) j++;
       const tok = text.slice(i, j);
-      if (/^-?\d{16,}$/.test(tok) && !Number.isSafeInteger(Number(tok))) {
+      // Only an integer JSON itself accepts (no leading zero), and never a key: a string there would turn
+      // text that is not JSON into JSON.
+      if (/^-?[1-9]\d{15,}$/.test(tok) && !Number.isSafeInteger(Number(tok)) && !isKey(text, j)) {
         out += `${text.slice(last, i)}"\\u0001big:${tok}"`;
         last = j;
       }
@@ -81,12 +83,22 @@ function reviver(_key: string, value: unknown): unknown {
   return value.startsWith(BIG) ? BigInt(value.slice(BIG.length)) : value;
 }
 
-/** Parses one JSON text exactly (big integers as bigint). Throws ClassicJsonError "not JSON (...)". */
+/**
+ * Parses one JSON text exactly (big integers as bigint): it accepts exactly the texts JSON.parse accepts.
+ * Throws ClassicJsonError "not JSON (...)" with JSON.parse's own words about `text` (positions in the line as
+ * given, not in the rewritten one).
+ */
 export function parseExactJson(text: string): unknown {
   try {
     return JSON.parse(protectBigInts(text), reviver);
   } catch (e) {
-    throw new ClassicJsonError(`not JSON (${(e as Error).message})`);
+    let why = (e as Error).message;
+    try {
+      JSON.parse(text);
+    } catch (original) {
+      why = (original as Error).message;
+    }
+    throw new ClassicJsonError(`not JSON (${why})`);
   }
 }
 

@@ -38,7 +38,10 @@ export async function openOutputs(plan: OutputPlan, ctx: OutputContext): Promise
       let sink: Sink;
       switch (d.kind) {
         case 'stdout':
-          sink = stdoutSink(ctx.onStdoutClosed === undefined ? {} : { onClosed: ctx.onStdoutClosed });
+          sink = stdoutSink({
+            ...(ctx.onStdoutClosed === undefined ? {} : { onClosed: ctx.onStdoutClosed }),
+            onError: (m) => ctx.report('warn', m),
+          });
           break;
         case 'file':
           sink = openFileSink(d.path, {

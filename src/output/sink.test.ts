@@ -5,11 +5,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
+  closeSync,
+  constants,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -160,6 +164,48 @@ describe('file sink', () => {
   });
 });
 
+describe('file sink whose writes fail', () => {
+  it('a full device: lines dropped and counted, reported once, other writes unharmed', () => {
+    const problems: string[] = [];
+    const s = openFileSink('/dev/full', { onError: (m) => problems.push(m) });
+    s.write('{"a":1}\n{"a":2}\n');
+    s.write('{"a":3}\n');
+    s.close();
+    assert.deepEqual(problems, [
+      "writing output file '/dev/full': no space left on device (ENOSPC); its lines are dropped and counted until a write works again",
+    ]);
+    const st = s.stats?.();
+    assert.deepEqual([st?.written, st?.dropped, st?.errors], [0, 3, 2]);
+  });
+
+  it('reports when writes work again and how many lines were dropped meanwhile', () => {
+    // A FIFO: writing fails (EPIPE) while it has no reader, and works again once it has one.
+    const p = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [p]).status, 0);
+    let reader = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK);
+    const problems: string[] = [];
+    const s = openFileSink(p, { onError: (m) => problems.push(m) });
+    s.write('one\n');
+    closeSync(reader);
+    s.write('two\n');
+    s.write('three\nfour\n');
+    reader = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK);
+    s.write('five\n');
+    const buf = Buffer.alloc(100);
+    const n = readSync(reader, buf);
+    closeSync(reader);
+    s.close();
+    // 'one' waited in the pipe (the writer kept it open); 'two' to 'four' were refused.
+    assert.equal(buf.subarray(0, n).toString(), 'one\nfive\n');
+    assert.deepEqual(problems, [
+      `writing output file '${p}': broken pipe (EPIPE); its lines are dropped and counted until a write works again`,
+      `writing output file '${p}' works again, after 3 dropped lines`,
+    ]);
+    const st = s.stats?.();
+    assert.deepEqual([st?.written, st?.dropped, st?.errors], [2, 3, 2]);
+  });
+});
+
 describe('stdout sink', () => {
   it('a pipe whose reader is gone reports it once and drops the rest', () => {
     const script = fileURLToPath(new URL('./stdout-probe.fixture.js', import.meta.url));
@@ -169,6 +215,22 @@ describe('stdout sink', () => {
     });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /^closed after \d+ written, \d+ dropped\n$/);
+  });
+
+  it('a full device on standard output is reported once and does not stop the run', () => {
+    const script = fileURLToPath(new URL('./stdout-probe.fixture.js', import.meta.url));
+    const full = openSync('/dev/full', 'w');
+    const r = spawnSync(process.execPath, [script, 'full'], {
+      stdio: ['ignore', full, 'pipe'],
+      encoding: 'utf8',
+    });
+    closeSync(full);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      'writing to standard output: no space left on device (ENOSPC); its lines are dropped and counted until a write works again\n' +
+        'not closed: 0 written, 300 dropped, 3 errors\n',
+    );
   });
 });
 

@@ -24,6 +24,7 @@ import {
 } from 'node:fs';
 import { Socket } from 'node:net';
 import { KtrailError } from '../errors.js';
+import { errnoWords } from '../util/errno.js';
 
 /** A sink's counters, in lines: each line is one event, finding or loss record (or a table's header). */
 export interface SinkStats {
@@ -69,6 +70,28 @@ export function countLines(b: Uint8Array): number {
 
 function bytesOf(data: string | Uint8Array): Uint8Array {
   return typeof data === 'string' ? Buffer.from(data) : data;
+}
+
+/**
+ * Reports an episode of failing writes to `where` once when it starts and once when it ends, instead of once
+ * per write. `failed` returns nothing; the caller counts the dropped lines itself.
+ */
+function failureEpisode(where: string, report: ((message: string) => void) | undefined) {
+  let dropped: number | undefined;
+  return {
+    failed(e: unknown, lines: number): void {
+      if (dropped === undefined)
+        report?.(
+          `writing ${where}: ${errnoWords(e)}; its lines are dropped and counted until a write works again`,
+        );
+      dropped = (dropped ?? 0) + lines;
+    },
+    worked(): void {
+      if (dropped === undefined) return;
+      report?.(`writing ${where} works again, after ${dropped} dropped ${dropped === 1 ? 'line' : 'lines'}`);
+      dropped = undefined;
+    },
+  };
 }
 
 function writeAll(fd: number, buf: Uint8Array): void {
@@ -117,7 +140,10 @@ export interface FileSinkOptions {
   readonly rotateBytes?: number;
   /** Rotated files kept, PATH.1 (newest) to PATH.N (default 5). */
   readonly backups?: number;
-  /** Problems met while running (a failed rotation): the sink carries on with the file it has. */
+  /**
+   * Problems met while running (a failed rotation, failing writes and their end): the sink carries on with
+   * the file it has.
+   */
   readonly onError?: (message: string) => void;
 }
 
@@ -179,11 +205,31 @@ export function openFileSink(path: string, opts: FileSinkOptions = {}): Sink {
     }
   };
 
+  let dropped = 0;
+  const episode = failureEpisode(`output file '${path}'`, opts.onError);
+
   return {
     name: path,
     write(data) {
       let buf = bytesOf(data);
-      written += countLines(buf);
+      // One write of whole lines; false when it failed: a full disk, a quota, an I/O error. The capture goes
+      // on, this file's lines are counted as dropped, and the episode is reported once when it starts and
+      // once when it ends.
+      const put = (part: Uint8Array): boolean => {
+        const lines = countLines(part);
+        try {
+          writeAll(fd, part);
+        } catch (e) {
+          errors++;
+          dropped += lines;
+          episode.failed(e, lines);
+          return false;
+        }
+        episode.worked();
+        size += part.length;
+        written += lines;
+        return true;
+      };
       const limit = opts.rotateBytes;
       // Rotation cuts between lines, so that each file stays within the limit (a single longer line goes
       // whole into a fresh file).
@@ -197,9 +243,17 @@ export function openFileSink(path: string, opts: FileSinkOptions = {}): Sink {
           cut = end < 0 ? buf.length : end + 1;
         }
         if (cut > 0) {
-          writeAll(fd, buf.subarray(0, cut));
-          size += cut;
+          const ok = put(buf.subarray(0, cut));
           buf = buf.subarray(cut);
+          if (!ok) {
+            // The rest of the batch is dropped too: the file is not taking writes.
+            if (buf.length > 0) {
+              const rest = countLines(buf);
+              dropped += rest;
+              episode.failed(undefined, rest);
+            }
+            return;
+          }
         }
         if (buf.length === 0) return;
         const before = rotations;
@@ -207,8 +261,7 @@ export function openFileSink(path: string, opts: FileSinkOptions = {}): Sink {
         if (rotations === before) break; // rotation failed (reported): write on to the current file
         fresh = true;
       }
-      writeAll(fd, buf);
-      size += buf.length;
+      put(buf);
     },
     header(text) {
       header = text;
@@ -222,7 +275,7 @@ export function openFileSink(path: string, opts: FileSinkOptions = {}): Sink {
         throw e;
       }
     },
-    stats: () => ({ written, dropped: 0, queued: 0, queuedBytes: 0, errors, rotations, reopens }),
+    stats: () => ({ written, dropped, queued: 0, queuedBytes: 0, errors, rotations, reopens }),
     close() {
       closeSync(fd);
     },
@@ -232,6 +285,11 @@ export function openFileSink(path: string, opts: FileSinkOptions = {}): Sink {
 export interface StdoutOptions {
   /** Called once when the reader of standard output has gone away (EPIPE). */
   readonly onClosed?: () => void;
+  /**
+   * Standard output is a file or device that fails writes for another reason (a full disk): reported once
+   * when it starts and once when writes work again; meanwhile lines are dropped and counted.
+   */
+  readonly onError?: (message: string) => void;
   /** A pipe's queue bound, bytes (default 16 MiB): beyond it batches are dropped and counted. */
   readonly maxQueuedBytes?: number;
 }
@@ -263,23 +321,30 @@ export function stdoutSink(opts: StdoutOptions = {}): Sink {
     opts.onClosed?.();
   };
   if (!piped) {
+    const episode = failureEpisode('to standard output', opts.onError);
     return {
       name: 'stdout',
       write(data) {
         const buf = bytesOf(data);
+        const lines = countLines(buf);
         if (closed) {
-          dropped += countLines(buf);
+          dropped += lines;
           return;
         }
         try {
           writeAll(1, buf);
-          written += countLines(buf);
-        } catch {
-          // EPIPE, EIO (a terminal hung up): the reader is gone.
+        } catch (e) {
           errors++;
-          dropped += countLines(buf);
-          gone();
+          dropped += lines;
+          const code = (e as NodeJS.ErrnoException).code;
+          // EPIPE, EIO (a terminal hung up), EBADF: the reader is gone. Anything else (ENOSPC on a file) is a
+          // failure of where the output goes, not a reason to stop tracing.
+          if (code === 'EPIPE' || code === 'EIO' || code === 'EBADF') gone();
+          else episode.failed(e, lines);
+          return;
         }
+        episode.worked();
+        written += lines;
       },
       stats: () => ({ written, dropped, queued: 0, queuedBytes: 0, errors }),
       close() {},

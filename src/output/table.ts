@@ -2,12 +2,14 @@
  * Tracee v0.24's `table` output (COMPAT.md 3): fixed-width columns TIME UID COMM PID TID RET EVENT ARGS.
  * ktrail keeps RET; with parse-arguments RET shows the errno name too (`-38 ENOSYS`) and flag fields their names.
  * A finding's EVENT is its event name prefixed by '!' (`!anti_debugging`), so that it stands out among plain
- * events, and its ARGS end with `detectedFrom: <trigger name>`.
+ * events, and its ARGS end with `detectedFrom: <trigger name>`. Control characters in a row (a newline in a
+ * file name, an escape sequence in a comm) are written as escapes (`\n`, `\x1b`): one event, one line.
  */
 import { retvalErrno } from '../catalog/values/index.js';
 import type { ArgValue, EventArg, TraceEvent } from '../decode/event.js';
 import { findingSpec } from '../signatures/finding.js';
 import type { Finding, FindingValue } from '../signatures/types.js';
+import { escapeControls } from '../util/control-chars.js';
 import { parsedArg } from './json.js';
 
 export const TABLE_HEADER =
@@ -55,9 +57,10 @@ export function formatTableRow(ev: TraceEvent, parseArguments: boolean): string 
   }
   const name = ev.spec.name.length > 25 ? `${ev.spec.name.slice(0, 22)}...` : ev.spec.name;
   const args = ev.args.map((a, i) => argText(ev, a, i, parseArguments)).join(', ');
-  return (
+  // Paths, argv and comm come from the traced processes: a newline in them must not start a forged row.
+  return escapeControls(
     `${pad(tableTime(ev.timestamp), 16)} ${pad(String(ev.userId), 6)} ${pad(ev.processName, 16)} ` +
-    `${pad(String(ev.processId), 7)} ${pad(String(ev.threadId), 7)} ${pad(ret, 16)} ${pad(name, 25)} ${args}`
+      `${pad(String(ev.processId), 7)} ${pad(String(ev.threadId), 7)} ${pad(ret, 16)} ${pad(name, 25)} ${args}`,
   );
 }
 

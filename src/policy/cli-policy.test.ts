@@ -378,6 +378,8 @@ test('bad -s expressions: the flag, the text, what is wrong, a suggestion', () =
       "e.g. 'exec=/usr/bin/kmod' or 'exec=host:/usr/bin/kmod'",
     ],
     ['', "--scope '': empty scope expression", "e.g. 'uid=0', 'comm=bash' or 'not-container'"],
+    ['=0', "--scope '=0': no scope key before '='", "write KEY<op>VALUE, e.g. 'uid=0' or 'comm=bash'"],
+    ['>=1', "--scope '>=1': no scope key before '>='", "write KEY<op>VALUE, e.g. 'uid=0' or 'comm=bash'"],
   ];
   for (const [expr, message, hint] of cases) fails(() => build([], [expr]), 'BAD_FILTER', message, hint);
   fails(

@@ -1,13 +1,17 @@
 /**
- * Fuzzing the policy loader: any text (structured policies, their mutations, YAML token soup, random text)
- * and any bytes in a file give a PolicySpec or a KtrailError with exit status 2, within the time bound.
+ * Fuzzing the policy loader: any text (structured policies, their mutations, the example policies shipped in
+ * examples/policies with characters edited, YAML token soup, random text) and any bytes in a file give a
+ * PolicySpec or a KtrailError with exit status 2, within the time bound.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { packageRoot } from '../native/binding.js';
 import { fuzzParams, isInputError, mutatedText, within } from '../util/fuzz-testing.js';
 import { loadPolicies, parsePolicy } from './load.js';
 import { testCatalog } from './testing.js';
@@ -139,19 +143,30 @@ const YAML_TOKENS = [
 const soup = fc.array(pick(YAML_TOKENS), { maxLength: 40 }).map((t) => t.join(''));
 const ALPHABET = fc.constantFrom(...'&*-[]{}:\n "\'|>!%?#,<=~\\\t\u0000'.split(''));
 
+const EXAMPLES_DIR = resolve(packageRoot(), 'examples', 'policies');
+const EXAMPLES = readdirSync(EXAMPLES_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => readFileSync(join(EXAMPLES_DIR, f), 'utf8'));
+
 const text = fc.oneof(
   { weight: 3, arbitrary: structured },
   { weight: 3, arbitrary: mutatedText(structured, ALPHABET) },
+  { weight: 3, arbitrary: mutatedText(fc.constantFrom(...EXAMPLES), ALPHABET) },
   { weight: 3, arbitrary: soup },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
 );
+
+test('the example policies load as they are (the base of the mutations)', () => {
+  assert.equal(EXAMPLES.length, 3);
+  for (const e of EXAMPLES) assert.ok(parsePolicy(e, 'example.yaml', testCatalog).rules.length > 0);
+});
 
 test('fuzz: any policy text gives a policy or a KtrailError (exit 2), in bounded time', () => {
   fc.assert(
     fc.property(text, (t) => {
       within(() => parsePolicy(t, 'f.yaml', testCatalog), isInputError);
     }),
-    fuzzParams(1500),
+    fuzzParams(2500),
   );
 });
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { type Document, isAlias, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { KtrailError } from '../errors.js';
 import { describeFsError, type FileRole, inputFileError, MIB, readTextFile } from '../util/input-file.js';
+import { describeYamlProblem, yamlToData } from '../util/yaml-data.js';
 import { type EventFilter, parseEventFilter } from './event-filter.js';
 import { didYouMean } from './filter.js';
 import { parseScope } from './scope.js';
@@ -29,11 +30,8 @@ const POLICY_EXT = /\.(ya?ml|json)$/;
 /** The largest policy file read: a policy is a short document, and the size is checked before reading. */
 export const MAX_POLICY_BYTES = MIB;
 
-/**
- * The most alias uses a document may expand (the `yaml` package's maxAliasCount: an alias inside an aliased
- * node counts once per use, so nested "billion laughs" aliases hit the limit long before memory does).
- */
-export const MAX_YAML_ALIASES = 100;
+/** The most alias uses a policy may expand (src/util/yaml-data.ts). */
+export { MAX_YAML_ALIASES } from '../util/yaml-data.js';
 
 const POLICY_FILE: FileRole = {
   where: (loc) => `loading policy ${loc}`,
@@ -301,46 +299,17 @@ function tooDeep(file: string): KtrailError {
  *   than the JavaScript stack.
  */
 function toPlain(src: Source): unknown {
-  try {
-    return src.doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
-  } catch (e) {
-    if (e instanceof RangeError && /call stack/i.test(e.message)) throw tooDeep(src.file);
-    const msg = e instanceof Error ? e.message : String(e);
-    if (/excessive alias count/i.test(msg)) {
-      throw new KtrailError(
-        'POLICY_INVALID',
-        `loading policy ${src.file}: uses more than ${MAX_YAML_ALIASES} YAML aliases (alias bomb?)`,
-        {
-          hint: 'write the repeated parts out; an alias inside an aliased node counts once for each use',
-        },
-      );
-    }
-    // An alias before (or without) its anchor: point at the first such alias.
-    const anchors = new Set<string>();
-    let bad: { source: string; at: number } | undefined;
-    visit(src.doc, {
-      Node(_key, node) {
-        if (isAlias(node)) {
-          if (!anchors.has(node.source)) {
-            bad = { source: node.source, at: node.range?.[0] ?? 0 };
-            return visit.BREAK;
-          }
-        } else if (node.anchor !== undefined) anchors.add(node.anchor);
-        return undefined;
-      },
-    });
-    if (bad !== undefined) {
-      const pos = src.lines.linePos(bad.at);
-      throw new KtrailError(
-        'POLICY_INVALID',
-        `loading policy ${src.file}:${pos.line}:${pos.col}: YAML alias '*${bad.source}' has no anchor before it`,
-        { hint: `define '&${bad.source}' on a node before using '*${bad.source}'` },
-      );
-    }
-    throw new KtrailError('POLICY_INVALID', `loading policy ${src.file}: cannot read the YAML: ${msg}`, {
-      hint: 'check the document near anchors, aliases and tags (&name, *name, !!tag)',
-    });
+  const r = yamlToData(src.doc);
+  if ('value' in r) return r.value;
+  const p = r.problem;
+  if (p.kind === 'deep') throw tooDeep(src.file);
+  const { cause, hint } = describeYamlProblem(p);
+  let where = src.file;
+  if (p.kind === 'unresolved') {
+    const pos = src.lines.linePos(p.at);
+    where += `:${pos.line}:${pos.col}`;
   }
+  throw new KtrailError('POLICY_INVALID', `loading policy ${where}: ${cause}`, { hint });
 }
 
 function optString(src: Source, v: unknown, path: Path): string {

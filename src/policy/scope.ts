@@ -141,6 +141,12 @@ export function parseScope(exprs: readonly string[], where: (expr: string, i: nu
       throw badFilter(w, 'empty scope expression', "e.g. 'uid=0', 'comm=bash' or 'not-container'");
     const { key: rawKey, op, value } = splitExpr(expr, w);
     const key = ALIASES[rawKey];
+    if (rawKey === '')
+      throw badFilter(
+        w,
+        `no scope key before '${op ?? ''}'`,
+        "write KEY<op>VALUE, e.g. 'uid=0' or 'comm=bash'",
+      );
     if (key === undefined) {
       throw badFilter(
         w,

@@ -93,6 +93,54 @@ describe('Engine', () => {
     assert.equal(engine.dispatch(makeEvent('openat', {})).length, 1);
     assert.deepEqual(errors, ['T-1: boom']);
   });
+  it('reports a rule that returns something other than its findings, and passes only real findings on', () => {
+    const returning = (id: string, value: unknown): AnyRule => ({
+      ...probe(id, [{ event: 'openat' }]),
+      onEvent: () => value as undefined,
+    });
+    const errors: string[] = [];
+    const engine = new Engine(
+      [
+        returning('T-1', 5),
+        returning('T-2', [{}]),
+        returning('T-3', 'x'),
+        returning('T-4', [null]),
+        // A finding another rule's context made: not this rule's.
+        {
+          ...probe('T-5', [{ event: 'openat' }]),
+          onEvent: (ev) => [{ ...probe('T-9', []), event: ev }] as never,
+        },
+        probe('T-6', [{ event: 'openat' }]),
+      ],
+      { onRuleError: (r, _ev, e) => errors.push(`${r.id}: ${(e as Error).message}`) },
+    );
+    assert.deepEqual(
+      engine.dispatch(makeEvent('openat', {})).map((f) => f.rule.id),
+      ['T-6'],
+    );
+    assert.deepEqual(errors, [
+      'T-1: onEvent returned 5, not undefined or a list of findings',
+      'T-2: onEvent returned a list holding an object at [0], not a finding made by ctx.finding()',
+      "T-3: onEvent returned 'x', not undefined or a list of findings",
+      'T-4: onEvent returned a list holding null at [0], not a finding made by ctx.finding()',
+      'T-5: onEvent returned a list holding an object at [0], not a finding made by ctx.finding()',
+    ]);
+  });
+  it('a rule whose newState() throws is an error naming the rule (exit 2)', () => {
+    const bad: AnyRule = {
+      ...probe('T-1', [{ event: 'openat' }]),
+      newState: () => {
+        throw new Error('no state');
+      },
+    };
+    assert.throws(
+      () => new Engine([bad]),
+      (e: unknown) =>
+        e instanceof KtrailError &&
+        e.exitCode === 2 &&
+        e.message === 'starting rule T-1: its newState() threw: Error: no state',
+    );
+  });
 });
 
 describe('unavailable', () => {

@@ -15,6 +15,15 @@ import type {
   RuleDefinition,
 } from './types.js';
 
+const errorText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+/** A short description of a value a rule returned: `5`, `'x'`, `an object`. */
+function describeValue(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
 /** Finding event ids start here (Tracee's signature range, 6000-7999). */
 const FINDING_ID_BASE = 6000;
 
@@ -61,7 +70,13 @@ export class Engine {
   readonly #rules: readonly AnyRule[];
   readonly #onRuleError: EngineOptions['onRuleError'];
 
-  /** `rules` in registry order; rules with an `unavailableReason` are kept for ids but never run. */
+  /** Findings made by a context's `finding()`: the only objects `dispatch` passes on. */
+  readonly #made = new WeakSet<Finding>();
+
+  /**
+   * `rules` in registry order; rules with an `unavailableReason` are kept for ids but never run.
+   * @throws KtrailError USAGE when two rules share an id or a rule's `newState()` throws.
+   */
   constructor(rules: readonly AnyRule[], opts: EngineOptions = {}) {
     checkUniqueIds(rules);
     this.#onRuleError = opts.onRuleError;
@@ -70,16 +85,23 @@ export class Engine {
     for (const rule of this.#rules) {
       const eventId = ids.get(rule.id)!;
       const config = { ...rule.config, ...opts.config?.[rule.id] };
+      let state: unknown;
+      try {
+        state = rule.newState?.();
+      } catch (e) {
+        throw new KtrailError('USAGE', `starting rule ${rule.id}: its newState() threw: ${errorText(e)}`, {
+          hint: 'fix the rule module, or move it out of the signatures directory',
+        });
+      }
       const ctx: RuleContext<unknown> = {
         host: opts.host,
         config,
-        state: rule.newState?.(),
-        finding: (event: TraceEvent, data: readonly FindingArg[] = []): Finding => ({
-          rule,
-          eventId,
-          data,
-          event,
-        }),
+        state,
+        finding: (event: TraceEvent, data: readonly FindingArg[] = []): Finding => {
+          const f: Finding = { rule, eventId, data, event };
+          this.#made.add(f);
+          return f;
+        },
       };
       for (const req of rule.requires) {
         const list = this.#byEvent.get(req.event) ?? [];
@@ -113,8 +135,18 @@ export class Engine {
       try {
         if (s.filter !== undefined && !s.filter(ev)) continue;
         last = s.rule;
-        const found = s.rule.onEvent(ev, s.ctx);
-        if (found !== undefined) out.push(...found);
+        const found: unknown = s.rule.onEvent(ev, s.ctx);
+        if (found === undefined) continue;
+        if (!Array.isArray(found))
+          throw new TypeError(
+            `onEvent returned ${describeValue(found)}, not undefined or a list of findings`,
+          );
+        const stray = found.findIndex((f) => !this.#made.has(f));
+        if (stray >= 0)
+          throw new TypeError(
+            `onEvent returned a list holding ${describeValue(found[stray])} at [${stray}], not a finding made by ctx.finding()`,
+          );
+        out.push(...(found as Finding[]));
       } catch (e) {
         if (this.#onRuleError === undefined) throw e;
         this.#onRuleError(s.rule, ev, e);

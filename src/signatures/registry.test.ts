@@ -192,4 +192,84 @@ describe('loadRulesFrom on hostile input', { skip: isRoot ? false : 'needs root 
       hint,
     );
   });
+  it('a module whose top-level await never settles fails after the deadline, naming the file', async () => {
+    const d = ruleDir({ 'hang.js': 'await new Promise(() => {});\nexport const r = 1;\n' });
+    await fails(
+      loadRulesFrom(d, undefined, { importTimeoutMs: 200 }),
+      'USAGE',
+      `loading signatures: ${join(d, 'hang.js')}: the module did not finish loading within 0.2 s`,
+      'a top-level await in it never settles (or takes too long): fix the module, or move it out of the directory',
+    );
+  });
+  it("a getter or a proxy that throws while its rules are read is the module's error", async () => {
+    const hint = 'export plain rule objects (no getters or proxies that throw)';
+    const g = ruleDir({ 'getter.js': "export const r = { get id() { throw new Error('getter'); } };\n" });
+    await fails(
+      loadRulesFrom(g),
+      'USAGE',
+      `loading signatures: ${join(g, 'getter.js')}: reading its rules threw Error: getter`,
+      hint,
+    );
+    const p = ruleDir({ 'proxy.js': "export const r = new Proxy({}, { get() { throw 'trap'; } });\n" });
+    await fails(
+      loadRulesFrom(p),
+      'USAGE',
+      `loading signatures: ${join(p, 'proxy.js')}: reading its rules threw 'trap'`,
+      hint,
+    );
+  });
+  it('checks every field the engine calls and the JSON output prints', async () => {
+    const cases: [string, string, string][] = [
+      [
+        "mitre: { tactic: '', technique: '', techniqueId: '' }",
+        'mitre: {}',
+        "mitre.tactic must be a string ('' when there is none)",
+      ],
+      [
+        "techniqueId: '' }",
+        "techniqueId: '', attackPatternId: 7 }",
+        'mitre.attackPatternId must be a string when given',
+      ],
+      ['tags: []', 'tags: [5, null]', 'tags must be an array of strings'],
+      [
+        "requires: [{ event: 'openat' }]",
+        "requires: [{ event: 'openat', filter: 5 }]",
+        'requires[].filter must be a function when given',
+      ],
+      ['tags: []', 'tags: [], newState: 1', 'newState must be a function when given'],
+      [
+        'tags: []',
+        'tags: [], config: 5',
+        'config must be an object of numbers, strings and booleans when given',
+      ],
+      [
+        'tags: []',
+        'tags: [], config: { x: {} }',
+        'config must be an object of numbers, strings and booleans when given',
+      ],
+      ['tags: []', "tags: [], watchFiles: '/etc/shadow'", 'watchFiles must be an array of paths when given'],
+      ['tags: []', 'tags: [], unavailableReason: 1', 'unavailableReason must be a string when given'],
+    ];
+    for (const [from, to, why] of cases) {
+      assert.ok(RULE.includes(from), from);
+      const d = ruleDir({ 'r.js': RULE.replace(from, to) });
+      await fails(
+        loadRulesFrom(d),
+        'USAGE',
+        `loading signatures: ${join(d, 'r.js')}: rule 'EXT-1': ${why}`,
+        undefined,
+      );
+    }
+    // Optional fields given right are accepted.
+    const ok = ruleDir({
+      'r.js': RULE.replace(
+        'tags: []',
+        "tags: ['x'], config: { n: 1, s: 'a', b: true }, watchFiles: ['/etc/shadow'], newState: () => ({})",
+      ),
+    });
+    assert.deepEqual(
+      (await loadRulesFrom(ok)).map((r) => r.id),
+      ['EXT-1'],
+    );
+  });
 });

@@ -111,8 +111,13 @@ function lstatOrFail(path: string): Stats {
  * the value a module threw.
  */
 function importFailure(e: unknown): string {
+  return e instanceof Error ? thrown(e) : `the module threw ${thrown(e)}`;
+}
+
+/** A thrown value in words: `Error: boom`, `'trap'`, `42`. */
+function thrown(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`;
-  return `the module threw ${typeof e === 'string' ? `'${e}'` : String(e)}`;
+  return typeof e === 'string' ? `'${e}'` : String(e);
 }
 
 function checkOwnership(path: string, st: Stats, what: 'directory' | 'file'): void {
@@ -141,7 +146,12 @@ function isRuleLike(v: unknown): v is AnyRule {
   return typeof r['id'] === 'string' && typeof r['onEvent'] === 'function';
 }
 
-/** Checks the fields the engine and outputs rely on; throws naming the file and the field. */
+const isStringList = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/**
+ * Checks the fields the engine and outputs rely on (every string the JSON output prints is a string, every
+ * function the engine calls is a function); throws naming the file and the field.
+ */
 function validateRule(rule: AnyRule, file: string): void {
   const bad = (field: string, want: string): never => {
     throw new KtrailError(
@@ -156,10 +166,80 @@ function validateRule(rule: AnyRule, file: string): void {
   if (typeof rule.title !== 'string') bad('title', 'a string');
   if (typeof rule.description !== 'string') bad('description', 'a string');
   if (![0, 1, 2, 3].includes(rule.severity)) bad('severity', '0, 1, 2 or 3');
-  if (typeof rule.mitre !== 'object' || rule.mitre === null) bad('mitre', 'an object');
-  if (!Array.isArray(rule.tags)) bad('tags', 'an array');
+  const m = rule.mitre as unknown as Record<string, unknown> | null;
+  if (typeof m !== 'object' || m === null) bad('mitre', 'an object');
+  for (const k of ['tactic', 'technique', 'techniqueId'])
+    if (typeof m![k] !== 'string') bad(`mitre.${k}`, "a string ('' when there is none)");
+  if (m!['attackPatternId'] !== undefined && typeof m!['attackPatternId'] !== 'string')
+    bad('mitre.attackPatternId', 'a string when given');
+  if (!isStringList(rule.tags)) bad('tags', 'an array of strings');
   if (!Array.isArray(rule.requires) || rule.requires.length === 0) bad('requires', 'a non-empty array');
-  for (const q of rule.requires) if (typeof q?.event !== 'string') bad('requires[].event', 'a string');
+  for (const q of rule.requires) {
+    if (typeof q?.event !== 'string') bad('requires[].event', 'a string');
+    if (q.filter !== undefined && typeof q.filter !== 'function')
+      bad('requires[].filter', 'a function when given');
+  }
+  if (rule.newState !== undefined && typeof rule.newState !== 'function')
+    bad('newState', 'a function when given');
+  const config = rule.config as unknown;
+  if (
+    config !== undefined &&
+    (typeof config !== 'object' ||
+      config === null ||
+      Array.isArray(config) ||
+      !Object.values(config).every((v) => ['number', 'string', 'boolean'].includes(typeof v)))
+  )
+    bad('config', 'an object of numbers, strings and booleans when given');
+  if (rule.watchFiles !== undefined && !isStringList(rule.watchFiles))
+    bad('watchFiles', 'an array of paths when given');
+  if (rule.unavailableReason !== undefined && typeof rule.unavailableReason !== 'string')
+    bad('unavailableReason', 'a string when given');
+}
+
+/** How long a rule module may take to load (its top-level code, including a top-level await). */
+export const RULE_IMPORT_TIMEOUT_MS = 10_000;
+
+/**
+ * Imports one rule module, giving up after `ms`: a module whose top-level await never settles would
+ * otherwise leave ktrail with nothing left to run, and Node.js would exit as if all had gone well.
+ */
+async function importWithin(url: string, path: string, ms: number): Promise<Record<string, unknown>> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new KtrailError(
+            'USAGE',
+            `loading signatures: ${path}: the module did not finish loading within ${ms / 1000} s`,
+            {
+              hint: 'a top-level await in it never settles (or takes too long): fix the module, or move it out of the directory',
+            },
+          ),
+        ),
+      ms,
+    );
+  });
+  try {
+    return (await Promise.race([import(url), deadline])) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof KtrailError) throw e;
+    throw new KtrailError('USAGE', `loading signatures: ${path}: ${importFailure(e)}`, {
+      hint: 'fix the module (node --check FILE finds syntax errors), or move it out of the directory',
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The rule objects a module exports (directly, or in exported arrays). */
+function exportedRules(mod: Record<string, unknown>): AnyRule[] {
+  const found: AnyRule[] = [];
+  for (const v of Object.values(mod)) {
+    if (isRuleLike(v)) found.push(v);
+    else if (Array.isArray(v)) found.push(...v.filter(isRuleLike));
+  }
+  return found;
 }
 
 /**
@@ -172,7 +252,11 @@ function validateRule(rule: AnyRule, file: string): void {
  * @throws KtrailError USAGE (ownership, a module that does not import or exports no valid rule) or INPUT_FILE
  *   (missing, unreadable, too large, empty, not UTF-8), exit status 2.
  */
-export async function loadRulesFrom(dir: string, generation?: number): Promise<AnyRule[]> {
+export async function loadRulesFrom(
+  dir: string,
+  generation?: number,
+  opts: { readonly importTimeoutMs?: number } = {},
+): Promise<AnyRule[]> {
   const abs = resolve(dir);
   checkOwnership(abs, lstatOrFail(abs), 'directory');
   let files: string[];
@@ -195,30 +279,27 @@ export async function loadRulesFrom(dir: string, generation?: number): Promise<A
         'a rule module is small: check that --signatures-dir holds only rule modules, or split the rules over several files',
       emptyHint: 'export a rule object ({id, eventName, requires, onEvent, ...}) or an array of them',
     });
-    let mod: Record<string, unknown>;
+    const url = pathToFileURL(path);
+    if (generation !== undefined) url.search = `reload=${generation}`;
+    const mod = await importWithin(url.href, path, opts.importTimeoutMs ?? RULE_IMPORT_TIMEOUT_MS);
+    // The module's objects are its own code: a getter or a proxy that throws is the module's error.
     try {
-      const url = pathToFileURL(path);
-      if (generation !== undefined) url.search = `reload=${generation}`;
-      mod = (await import(url.href)) as Record<string, unknown>;
+      const found = exportedRules(mod);
+      if (found.length === 0)
+        throw new KtrailError('USAGE', `loading signatures: ${path}: exports no rule`, {
+          hint: "export a rule object ({id, eventName, requires, onEvent, ...}) or an array of them with 'export const'",
+        });
+      for (const r of found)
+        if (!rules.includes(r)) {
+          validateRule(r, path);
+          rules.push(r);
+        }
     } catch (e) {
-      throw new KtrailError('USAGE', `loading signatures: ${path}: ${importFailure(e)}`, {
-        hint: 'fix the module (node --check FILE finds syntax errors), or move it out of the directory',
+      if (e instanceof KtrailError) throw e;
+      throw new KtrailError('USAGE', `loading signatures: ${path}: reading its rules threw ${thrown(e)}`, {
+        hint: 'export plain rule objects (no getters or proxies that throw)',
       });
     }
-    const found: AnyRule[] = [];
-    for (const v of Object.values(mod)) {
-      if (isRuleLike(v)) found.push(v);
-      else if (Array.isArray(v)) found.push(...v.filter(isRuleLike));
-    }
-    if (found.length === 0)
-      throw new KtrailError('USAGE', `loading signatures: ${path}: exports no rule`, {
-        hint: 'export a rule object ({id, eventName, requires, onEvent, ...}) or an array of them',
-      });
-    for (const r of found)
-      if (!rules.includes(r)) {
-        validateRule(r, path);
-        rules.push(r);
-      }
   }
   return sortRules(rules);
 }

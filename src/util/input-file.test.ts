@@ -105,7 +105,7 @@ describe('readTextFile', () => {
   it('reads a device only up to the limit', () => {
     fails(
       () => readTextFile('/dev/zero', role, limits),
-      'loading thing /dev/zero: more than 64 bytes read, more than the limit of 64 bytes',
+      'loading thing /dev/zero: it holds more than the limit of 64 bytes',
       'make it smaller',
     );
   });

@@ -172,11 +172,17 @@ export interface TextFileLimits {
   readonly emptyHint: string;
 }
 
-function tooLarge(role: FileRole, path: string, what: string, limits: TextFileLimits): KtrailError {
+function tooLarge(
+  role: FileRole,
+  path: string,
+  what: string | undefined,
+  limits: TextFileLimits,
+): KtrailError {
+  const limit = `the limit of ${formatBytes(limits.maxBytes)}`;
   return inputFileError(
     role,
     path,
-    `${what}, more than the limit of ${formatBytes(limits.maxBytes)}`,
+    what === undefined ? `it holds more than ${limit}` : `${what}, more than ${limit}`,
     limits.tooLargeHint,
   );
 }
@@ -220,8 +226,7 @@ export function readTextFile(path: string, role: FileRole, limits: TextFileLimit
       if (n === 0) break;
       chunks.push(buf.subarray(0, n));
       total += n;
-      if (total > limits.maxBytes)
-        throw tooLarge(role, path, `more than ${formatBytes(limits.maxBytes)} read`, limits);
+      if (total > limits.maxBytes) throw tooLarge(role, path, undefined, limits);
     }
     if (total === 0) throw inputFileError(role, path, 'the file is empty', limits.emptyHint);
     return decodeUtf8(Buffer.concat(chunks, total), path, role);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { KtrailError } from '../../errors.js';
-import { runAnalyze } from './analyze.js';
+import { MAX_REPORTED_LINES, runAnalyze } from './analyze.js';
 
 process.env['TZ'] = 'UTC';
 
@@ -79,7 +79,7 @@ describe('ktrail analyze', () => {
     assert.equal(r.code, 0);
     assert.equal(r.out.length, 4);
     assert.deepEqual(r.err, [
-      `analyze: ${DIR}/malformed.jsonl:2: not JSON (Expected double-quoted property name in JSON at position 66)`,
+      `analyze: ${DIR}/malformed.jsonl:2: not JSON (Expected double-quoted property name in JSON at position 54)`,
       `analyze: ${DIR}/malformed.jsonl:4: not an event (expected a JSON object)`,
       `analyze: ${DIR}/malformed.jsonl:5: not an event (no eventName)`,
       `analyze: ${DIR}/malformed.jsonl: 2 events, 3 findings, 3 malformed lines skipped`,
@@ -194,5 +194,26 @@ describe('ktrail analyze on files that are not event files', () => {
       `analyze: ${mixed}:2: not UTF-8 text (byte 0xe9 at column 19)`,
       `analyze: ${mixed}: 2 events, 4 findings, 1 malformed line skipped`,
     ]);
+  });
+
+  it('reports the first 100 malformed lines one by one and counts the rest (a binary file)', async () => {
+    // 250 lines that are not JSON, then one event: exit 0, 100 lines named, one line about the rest.
+    const noisy = file(`${'\u0000garbage\n'.repeat(250)}${good}\n`);
+    const r = await analyze({}, [noisy]);
+    assert.equal(r.code, 0);
+    assert.equal(r.err.length, 102);
+    assert.match(r.err[0]!, new RegExp(`^analyze: ${noisy}:1: not JSON \\(`));
+    assert.match(r.err[99]!, new RegExp(`^analyze: ${noisy}:100: not JSON \\(`));
+    assert.deepEqual(r.err.slice(100), [
+      `analyze: ${noisy}: more than ${MAX_REPORTED_LINES} malformed lines; the rest are counted, not shown`,
+      `analyze: ${noisy}: 1 event, 2 findings, 250 malformed lines skipped`,
+    ]);
+  });
+
+  it('a malformed line cannot put control characters on stderr', async () => {
+    const f = file(`{"eventName":"\\u001b[2J\\r","args":5}\n${good}\n`);
+    const r = await analyze({}, [f]);
+    assert.equal(r.code, 0);
+    assert.equal(r.err[0], `analyze: ${f}:1: \\x1b[2J\\r: args is not an array`);
   });
 });

@@ -2,7 +2,7 @@
  * `ktrail analyze FILE` (Tracee: `analyze --source FILE`): replays a JSON-lines file of classic events (ktrail's
  * or Tracee's) through every detection rule and prints the findings, as classic JSON lines (default) or a table.
  * Malformed lines (not JSON, not an event, not UTF-8, longer than MAX_LINE_BYTES) are reported on stderr with
- * their line number and skipped; the command fails (exit status 2) when no line at all is a usable event, and
+ * their line number (the first MAX_REPORTED_LINES of them; the summary counts them all) and skipped; the command fails (exit status 2) when no line at all is a usable event, and
  * a file that cannot be read (missing, a directory, unreadable, empty) is a KtrailError INPUT_FILE.
  */
 import { KtrailError } from '../../errors.js';
@@ -13,6 +13,7 @@ import { Engine } from '../../signatures/engine.js';
 import { allRules, loadRulesFrom } from '../../signatures/registry.js';
 import { selectRules } from '../../signatures/select.js';
 import type { AnyRule } from '../../signatures/types.js';
+import { escapeControls } from '../../util/control-chars.js';
 import { type FileRole, MIB, openLines } from '../../util/input-file.js';
 import type { Io } from '../main.js';
 
@@ -23,6 +24,12 @@ export interface AnalyzeArgs {
 
 /** The longest line read; a classic event is a few KiB, and a longer line is reported and skipped. */
 export const MAX_LINE_BYTES = 16 * MIB;
+
+/**
+ * Malformed lines reported one by one; beyond them only the count (in the summary) grows, so that a binary
+ * file or a file of another kind does not print a line of stderr for each of its lines.
+ */
+export const MAX_REPORTED_LINES = 100;
 
 const INPUT_FILE: FileRole = {
   where: (loc) => `analyze: ${loc}`,
@@ -85,7 +92,9 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
     enabled: (r) => enabled.has(r as AnyRule),
     // A rule that throws on an event is reported and skipped; the others still see the event.
     onRuleError: (rule, _ev, e) =>
-      io.err(`analyze: rule ${rule.id} failed on an event: ${e instanceof Error ? e.message : String(e)}`),
+      io.err(
+        `analyze: rule ${rule.id} failed on an event: ${escapeControls(e instanceof Error ? e.message : String(e))}`,
+      ),
   });
   const reader = new ClassicReader();
   const jsonOpts = { parseArguments: out.parseArguments, policyNames: reader.policyNames };
@@ -98,10 +107,18 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
     emptyHint: `give ${INPUT_FILE.expect}`,
   });
   if (out.table) io.out(TABLE_HEADER);
+  const malformed = (lineNo: number, why: string | undefined) => {
+    bad++;
+    // The reason quotes the line, which may come from anywhere: no raw control character reaches stderr.
+    if (bad <= MAX_REPORTED_LINES) io.err(`analyze: ${file}:${lineNo}: ${escapeControls(why ?? '')}`);
+    else if (bad === MAX_REPORTED_LINES + 1)
+      io.err(
+        `analyze: ${file}: more than ${MAX_REPORTED_LINES} malformed lines; the rest are counted, not shown`,
+      );
+  };
   for await (const { number: lineNo, text: line, problem } of input) {
     if (line === undefined) {
-      io.err(`analyze: ${file}:${lineNo}: ${problem}`);
-      bad++;
+      malformed(lineNo, problem);
       continue;
     }
     if (line.trim() === '') continue;
@@ -110,8 +127,7 @@ export async function runAnalyze(positionals: readonly string[], args: AnalyzeAr
       ev = reader.parseLine(line);
     } catch (e) {
       if (!(e instanceof ClassicJsonError)) throw e;
-      io.err(`analyze: ${file}:${lineNo}: ${e.message}`);
-      bad++;
+      malformed(lineNo, e.message);
       continue;
     }
     good++;
