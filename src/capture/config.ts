@@ -30,6 +30,7 @@ const KIND: Record<DecodeSpec['wire'], number> = {
   buf: arg_kind.ARG_BUF,
   struct: arg_kind.ARG_STRUCT,
   int_ptr: arg_kind.ARG_INT_PTR,
+  none: arg_kind.ARG_NONE,
 };
 
 /** Kernel-side byte bounds (maps.h); larger catalog bounds would be clamped there, so refuse them here. */
@@ -41,6 +42,7 @@ const KIND_MAX: Record<DecodeSpec['wire'], number> = {
   buf: kt_map_limit.KT_BUF_MAX,
   struct: kt_map_limit.KT_BUF_MAX,
   int_ptr: kt_map_limit.KT_BUF_MAX,
+  none: 0,
 };
 
 /** One argument slot of a syscall_cfg_t. */
@@ -69,6 +71,8 @@ export function argSlot(decode: DecodeSpec): ArgSlot {
       return { kind, lenArg: KT_NO_LEN_ARG, max: checkMax('struct', decode.size) };
     case 'int_ptr':
       return { kind, lenArg: KT_NO_LEN_ARG, max: checkMax('int_ptr', decode.count * 4) };
+    case 'none':
+      throw new TypeError('encoding an argument: a field built in userspace never travels on the wire');
   }
 }
 
