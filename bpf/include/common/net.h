@@ -40,7 +40,7 @@ enum kt_net_class {
 	KT_NET_UDP = 0x8,
 	KT_NET_ICMP = 0x10,
 	KT_NET_ICMPV6 = 0x20,
-	KT_NET_DNS = 0x40,   /* TCP or UDP with port 53 on either side */
+	KT_NET_DNS = 0x40,   /* TCP or UDP with port 53 on either side and a payload */
 	KT_NET_HTTP = 0x80,  /* TCP whose payload starts with "HTTP/", "GET ", "POST ", "PUT ", "DELETE ", "HEAD " */
 };
 
@@ -229,7 +229,7 @@ static __always_inline __u32 kt_net_classify(struct __sk_buff *skb, __u32 want)
 	__u16 sport = (t[0] << 8) | t[1];
 	__u16 dport = (t[2] << 8) | t[3];
 	if ((sport < dport ? sport : dport) == KT_PORT_DNS)
-		return classes | KT_NET_DNS;
+		return skb->len > l7 ? classes | KT_NET_DNS : classes; /* a bare TCP ACK carries no message */
 	if (!(want & KT_NET_HTTP) || proto != KT_PROTO_TCP || l7 > 0xffff)
 		return classes;
 	char p[8] = {};
