@@ -290,7 +290,19 @@ static __always_inline struct net_rec_t *kt_net_build(struct __sk_buff *skb, con
 	h->retval = 0;
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	h->event_id = KT_NET_EVENT_ID;
-	h->syscall_nr = dir == KT_NET_EGRESS ? t->syscall_nr : 0xffffffff;
+	/* An egress packet names the owner's syscall: the one in flight when the owner itself sends it (the
+	 * stamp is only refreshed after a send), else the one the stamp was taken in. Ingress names none. */
+	__u32 nr = 0xffffffff;
+	if (dir == KT_NET_EGRESS) {
+		nr = t->syscall_nr;
+		if (bpf_get_current_pid_tgid() == t->pid_tgid) {
+			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+			long cur = BPF_CORE_READ(regs, orig_ax);
+			if (cur >= 0 && cur < KT_MAX_SYSCALLS)
+				nr = cur;
+		}
+	}
+	h->syscall_nr = nr;
 	h->cpu = bpf_get_smp_processor_id();
 	h->flags = 0;
 	h->policy_version = 0;
