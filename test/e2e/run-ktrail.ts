@@ -181,7 +181,7 @@ export async function startKtrail(
 /** ktrail's BPF programs loaded now (bpftool; names cut to 15 characters). */
 export function ourPrograms(): string[] {
   const r = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => /raw_tp__|tp_btf__|kt_/.test(l));
+  return r.stdout.split('\n').filter((l) => /raw_tp__|tp_btf__|kt_|cgroup_skb__|cgroup_sock__/.test(l));
 }
 
 /** ktrail's programs still loaded after up to 3 s (the kernel frees detached programs asynchronously). */
