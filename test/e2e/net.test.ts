@@ -23,16 +23,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  helpers,
   jsonEvents,
+  type Lab,
   liveSkipReason,
+  netlab,
   ourProgramsAfterExit,
   type Run,
-  runAsync,
   traceWhile,
 } from './run-ktrail.js';
 
@@ -46,21 +45,6 @@ interface Arg {
 
 /** A value the kernel picks (an IPv4 id, a TCP sequence number): only its type is checked. */
 const NUM = Symbol('a number');
-
-interface Lab {
-  readonly pid: number;
-  readonly server: number;
-}
-
-/** Runs build/helpers/netlab ACTION; its client pid and server pid. */
-async function netlab(action: string): Promise<Lab> {
-  const d = await runAsync(resolve(helpers, 'netlab'), [action]);
-  const pid = /^pid (\d+)$/m.exec(d.stdout);
-  const server = /^server (\d+)$/m.exec(d.stdout);
-  if (pid === null || d.code !== 0)
-    throw new Error(`netlab ${action} exited ${d.code}: ${d.stdout}${d.stderr}`);
-  return { pid: Number(pid[1]), server: server === null ? 0 : Number(server[1]) };
-}
 
 const args = (e: Json): Record<string, unknown> =>
   Object.fromEntries(
