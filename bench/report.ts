@@ -1,5 +1,6 @@
 /** Renders the results of one `npm run bench` as BENCHMARKS.md. */
 
+import { renderNetStream } from './lib/net-stream.js';
 import { fmtNum, fmtRatio, fmtSummary } from './lib/stats.js';
 import type { Results } from './run.js';
 
@@ -82,6 +83,8 @@ export function renderMarkdown(r: Results): string {
     }
     L.push('');
   }
+
+  if (r.netStream !== undefined) L.push(...renderNetStream(r.netStream));
 
   L.push(`## 2. Throughput and loss (delete_module storm, ${r.options.stormMs / 1000} s)`);
   L.push('');

@@ -5,6 +5,8 @@
  *   1b. kevents    caller CPU per openat+close and per UDP connect: not selected, traced as syscalls, and
  *                  traced as kernel events (security_file_open, security_socket_connect: paths and sockets
  *                  resolved in the kernel)
+ *   1c. net stream ns per packet of a loopback TCP stream: nothing attached, the default set, net_packet_tcp
+ *                  (bench/lib/net-stream.ts)
  *   2. throughput  a delete_module storm from 1 and 2 threads; events delivered, seq gaps, reported loss
  *   3. pipeline    the live pipeline (src/pipeline) on captured batches in this process, events/s on one core
  *   4. startup     launch to the first delivered event; RSS idle and at ~100k events/s; a CPU profile
@@ -27,6 +29,7 @@ import { openFileSink } from '../src/output/sink.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { planTrace } from '../src/pipeline/plan.js';
 import { Audit, auditdRunning, auditStatus } from './lib/audit.js';
+import { type NetStreamResults, netStreamSuite } from './lib/net-stream.js';
 import { killAllNow, parseLoad, rssKiB, run, start, stop, stopAll, tryRun } from './lib/proc.js';
 import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import { scanBpftrace, scanKtrailJson } from './lib/scan.js';
@@ -94,6 +97,8 @@ export interface Results {
     connect: Record<string, Summary>;
     samples: Record<string, { openat: number[]; connect: number[] }>;
   };
+  /** ns per packet of a loopback TCP stream, by configuration (1c). */
+  netStream?: NetStreamResults;
   throughput: StormResult[];
   pipeline?: {
     batches: number;
@@ -144,7 +149,8 @@ function checkBuilt(): void {
   need.push(addonPath(), KTRAIL_MAIN);
   const missing = need.filter((f) => !existsSync(f));
   if (missing.length > 0) throw new Error(`not built: ${missing.join(', ')}: run 'npm run setup' first`);
-  if (!existsSync(LOADGEN) && !tryRun('make', ['-s', '-C', resolve(ROOT, 'bench')])) {
+  // make: a no-op when the load generator is current, a rebuild when bench/loadgen.c changed.
+  if (!tryRun('make', ['-s', '-C', resolve(ROOT, 'bench')]) && !existsSync(LOADGEN)) {
     throw new Error(`building ${LOADGEN} failed: run 'make -C bench' (or 'npm run setup') to see why`);
   }
 }
@@ -639,6 +645,7 @@ async function main(): Promise<void> {
   }
   await overheadSuite(res, configs, opts.reps);
   await keventsSuite(res, opts.reps);
+  res.netStream = await netStreamSuite(opts.reps, log);
 
   // 2. Throughput: ktrail and bpftrace alternated, 1 and 2 threads.
   for (let rep = 0; rep < Math.max(2, Math.min(3, opts.reps)); rep++) {

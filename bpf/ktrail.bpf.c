@@ -14,6 +14,9 @@
  * Three BTF tracepoint programs emit the process lifecycle (sched_process_fork/exec/exit) when the user
  * selected those events or the process tree needs them (lifecycle_cfg_map; KT_F_INTERNAL when only the tree
  * does). Userspace attaches only the programs it needs.
+ * Network (common/net.h): cgroup_skb programs on the cgroup v2 root report packets as net_packet_base records,
+ * attributed to the task that owns the socket, stamped by a cgroup/sock_create program and three BTF
+ * tracepoint programs (connect and listen, each send and receive); attached only when a network event is on.
  * Run-wide settings are read-only data written before load (kt_settings); the per-event configuration comes
  * from maps filled by userspace after load (maps.h). The object knows no event.
  * Policies (common/filters.h): sys_enter keeps the policies whose scope the task matches and drops the
@@ -32,6 +35,7 @@
 #include "common/record.h"
 #include "common/filters.h"
 #include "common/kevents.h"
+#include "common/net.h"
 
 static const __u32 zero = 0;
 
@@ -668,6 +672,89 @@ int BPF_PROG(tp_btf__cgroup__cgroup_rmdir, struct cgroup *cgrp, const char *path
 }
 
 /*
+ * Packets (common/net.h): classify, find the socket's owner, copy its stamp and the packet's bytes into a
+ * net_packet_base record. Always returns 1: ktrail observes, it never drops a packet.
+ */
+static __always_inline int kt_net_skb(struct __sk_buff *skb, __u32 dir)
+{
+	__u32 want = kt_net.classes;
+	if (!want)
+		return 1;
+	__u32 classes = kt_net_classify(skb, want) & want;
+	if (!classes)
+		return 1;
+	struct net_task_t *t = kt_net_owner(skb);
+	if (!t) {
+		if (dir == KT_NET_INGRESS)
+			KT_NET_COUNT(unattributed_ingress);
+		else
+			KT_NET_COUNT(unattributed_egress);
+		return 1;
+	}
+	if (t->self)
+		return 1;
+	bool l7 = (classes & (KT_NET_DNS | KT_NET_HTTP)) != 0;
+	if (l7 && skb->len > KT_NET_L7_SNAP)
+		KT_NET_COUNT(truncated);
+	__u32 size = 0;
+	struct net_rec_t *r = kt_net_build(skb, t, dir, l7 ? KT_NET_L7_SNAP : KT_NET_HDR_SNAP, l7, &size);
+	if (!r)
+		return 1;
+	if (size > sizeof(*r))
+		size = sizeof(*r);
+	kt_output(r, &r->hdr, size, KT_NET_EVENT_ID);
+	kt_net_release();
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int cgroup_skb__net__ingress(struct __sk_buff *skb)
+{
+	return kt_net_skb(skb, KT_NET_INGRESS);
+}
+
+SEC("cgroup_skb/egress")
+int cgroup_skb__net__egress(struct __sk_buff *skb)
+{
+	return kt_net_skb(skb, KT_NET_EGRESS);
+}
+
+/* A new AF_INET or AF_INET6 socket, in the creating task: its first owner. */
+SEC("cgroup/sock_create")
+int cgroup_sock__net__sock_create(struct bpf_sock *sk)
+{
+	if (kt_net_family(sk->family))
+		kt_net_stamp(sk);
+	return 1;
+}
+
+/* connect (CLOSE -> SYN_SENT) and listen (CLOSE -> LISTEN) run in the calling task, before any packet. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_btf__sock__inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (newstate == KT_TCP_SYN_SENT || newstate == KT_TCP_LISTEN)
+		kt_net_stamp((void *)sk);
+	return 0;
+}
+
+/* Every send and receive call, in the calling task, after the call. */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tp_btf__sock__sock_send_length, struct sock *sk, int ret, int flags)
+{
+	if (kt_net_family(sk->__sk_common.skc_family))
+		kt_net_stamp(sk);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tp_btf__sock__sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	if (kt_net_family(sk->__sk_common.skc_family))
+		kt_net_stamp(sk);
+	return 0;
+}
+
+/*
  * Every type of the userspace ABI, as the parameter of a function nothing calls: it puts each enum and struct
  * below into the object's BTF, from which scripts/gen-abi.ts generates src/abi/abi.gen.ts (#defines and types
  * only used through pointers would not reach the BTF). Costs a few bytes of .text; never loaded.
@@ -689,6 +776,8 @@ struct kt_abi {
 	enum kt_filter_flag filter_flag;
 	enum kt_str_kind str_kind;
 	enum kt_heartbeat heartbeat;
+	enum kt_net_class net_class;
+	enum kt_net_limit net_limit;
 	struct event_hdr_t event_hdr;
 	struct blob_hdr_t blob_hdr;
 	struct syscall_cfg_t syscall_cfg;
@@ -701,6 +790,8 @@ struct kt_abi {
 	struct scope_ns_key_t scope_ns_key;
 	struct filter_key_t filter_key;
 	struct filter_t filter;
+	struct kt_net_cfg_t net_cfg;
+	struct net_stats_t net_stats;
 };
 
 __attribute__((used)) static int kt_abi_anchor(struct kt_abi *abi)

@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -60,6 +61,7 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                          InstanceMethod<&BpfObject::MapKeys>("mapKeys"),
                          InstanceMethod<&BpfObject::RingFill>("ringFill"),
                          InstanceMethod<&BpfObject::Attach>("attach"),
+                         InstanceMethod<&BpfObject::AttachCgroup>("attachCgroup"),
                          InstanceMethod<&BpfObject::Detach>("detach"),
                          InstanceMethod<&BpfObject::Programs>("programs"),
                          InstanceMethod<&BpfObject::StartRing>("startRing"),
@@ -292,6 +294,34 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
     std::string tail = LastLines(TakeLibbpfLog(), 2);
     if (!tail.empty()) msg += "\n" + tail;
     throw MakeError(env, kAttachFailed, msg, err);
+  }
+  links_[name] = link;
+  return env.Undefined();
+}
+
+Napi::Value BpfObject::AttachCgroup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "program name");
+  std::string path = StringArg(info, 1, "cgroup path");
+  bpf_program* prog = FindProgram(env, name);
+  if (!loaded_) throw MakeError(env, kAttachFailed, "attaching " + name + ": the object is not loaded", 0);
+  if (links_.count(name) != 0) return env.Undefined();
+  std::string doing = "attaching " + name + " (" + bpf_program__section_name(prog) + ") to the cgroup " + path;
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    throw MakeError(env, kAttachFailed, DescribeErrno(doing, err), err);
+  }
+  TakeLibbpfLog();
+  bpf_link* link = bpf_program__attach_cgroup(prog, fd);
+  int err = link == nullptr ? errno : 0;
+  close(fd);
+  if (link == nullptr) {
+    std::string msg = DescribeErrno(doing, err);
+    std::string tail = LastLines(TakeLibbpfLog(), 2);
+    if (!tail.empty()) msg += "\n" + tail;
+    std::string hint = err == EPERM ? "cgroup programs need CAP_NET_ADMIN" : "";
+    throw MakeError(env, kAttachFailed, msg, err, hint);
   }
   links_[name] = link;
   return env.Undefined();

@@ -42,6 +42,11 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   // read-only mapping of the two position pages; mapped on first use, unmapped by CloseAll.
   Napi::Value RingFill(const Napi::CallbackInfo& info);
   Napi::Value Attach(const Napi::CallbackInfo& info);
+  // Attaches a cgroup program (cgroup_skb, cgroup/sock_create, ...) to the cgroup directory at a path, through
+  // a BPF link (multi-attach: programs others attached there stay). The link is kept under the program's name,
+  // so detach(name) and close() release it like any other; the cgroup directory is open only during the call,
+  // the link holds the cgroup itself (the file system may be unmounted afterwards).
+  Napi::Value AttachCgroup(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
   Napi::Value Programs(const Napi::CallbackInfo& info);
   Napi::Value StartRing(const Napi::CallbackInfo& info);

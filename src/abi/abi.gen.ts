@@ -162,6 +162,27 @@ export const kt_heartbeat = {
   KT_HB_EVENT_ID: 5005,
 } as const;
 
+/** enum kt_net_class */
+export const kt_net_class = {
+  KT_NET_IPV4: 1,
+  KT_NET_IPV6: 2,
+  KT_NET_TCP: 4,
+  KT_NET_UDP: 8,
+  KT_NET_ICMP: 16,
+  KT_NET_ICMPV6: 32,
+  KT_NET_DNS: 64,
+  KT_NET_HTTP: 128,
+} as const;
+
+/** enum kt_net_limit */
+export const kt_net_limit = {
+  KT_NET_EVENT_ID: 700,
+  KT_NET_HDR_SNAP: 128,
+  KT_NET_L7_SNAP: 4096,
+  KT_NET_INGRESS: 1,
+  KT_NET_EGRESS: 2,
+} as const;
+
 /** struct event_hdr_t: SIZE is its sizeof, every other key a member's byte offset. */
 export const event_hdr_t = {
   SIZE: 216,
@@ -319,6 +340,23 @@ export const filter_t = {
   cmp: 72,
 } as const;
 
+/** struct kt_net_cfg_t: SIZE is its sizeof, every other key a member's byte offset. */
+export const kt_net_cfg_t = {
+  SIZE: 16,
+  selected: 0,
+  classes: 8,
+  pad: 12,
+} as const;
+
+/** struct net_stats_t: SIZE is its sizeof, every other key a member's byte offset. */
+export const net_stats_t = {
+  SIZE: 32,
+  unattributed_ingress: 0,
+  unattributed_egress: 8,
+  truncated: 16,
+  busy: 24,
+} as const;
+
 /** A map as compiled: BPF_MAP_TYPE_* number, key and value sizes in bytes, max_entries before any resize. */
 export interface MapAbi {
   readonly type: number;
@@ -335,6 +373,9 @@ export const maps: Readonly<Record<string, MapAbi>> = {
   follow_map: { type: 1, keySize: 4, valueSize: 8, maxEntries: 65536 },
   kscratch_map: { type: 2, keySize: 4, valueSize: 33896, maxEntries: 1 },
   lifecycle_cfg_map: { type: 2, keySize: 4, valueSize: 32, maxEntries: 5 },
+  net_scratch_map: { type: 6, keySize: 4, valueSize: 8696, maxEntries: 1 },
+  net_stats_map: { type: 6, keySize: 4, valueSize: 32, maxEntries: 1 },
+  net_task_map: { type: 24, keySize: 4, valueSize: 256, maxEntries: 0 },
   pending_map: { type: 1, keySize: 4, valueSize: 28784, maxEntries: 1024 },
   scope_map: { type: 2, keySize: 4, valueSize: 168, maxEntries: 64 },
   scope_ns_map: { type: 1, keySize: 16, valueSize: 1, maxEntries: 1024 },
@@ -347,6 +388,7 @@ export const maps: Readonly<Record<string, MapAbi>> = {
 
 /** Global data sections userspace writes (`.rodata.*` before load, `.data.*` any time): size and struct. */
 export const sections = {
+  '.data.net': { size: 16, type: 'kt_net_cfg_t' },
   '.data.traced': { size: 64, type: 'kt_traced_t' },
   '.rodata.settings': { size: 24, type: 'kt_settings_t' },
 } as const;

@@ -10,7 +10,9 @@
  *   process tree; without it those are empty for every process not of ktrail's own user.
  * - CAP_SYS_RESOURCE: raising RLIMIT_MEMLOCK, which libbpf does only on kernels before 5.11 (BPF memory is
  *   charged to the cgroup since then); needed only there, and only when the limit is not already unlimited.
- * CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON, as the kernel allows. Root holds all of them. Nothing
+ * - CAP_NET_ADMIN (optional): loading and attaching the cgroup programs of the network events; without it
+ *   those events are left out with a notice (src/capture/net-support.ts), the rest runs.
+ * CAP_SYS_ADMIN stands in for CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, as the kernel allows. Root holds all of them. Nothing
  * else is needed: /proc/<pid>/stat and /proc/<pid>/cgroup are world-readable, so CAP_DAC_READ_SEARCH is not
  * (checked: with CAP_SYS_PTRACE alone, user nobody reads the exe link of every process of other users).
  * Pure except `readCapabilityState`, so the decision is unit-tested.
@@ -21,6 +23,7 @@ import { KtrailError } from '../errors.js';
 
 /** Capability numbers from linux/capability.h. */
 export const CAP = {
+  CAP_NET_ADMIN: 12,
   CAP_SYS_PTRACE: 19,
   CAP_SYS_ADMIN: 21,
   CAP_SYS_RESOURCE: 24,

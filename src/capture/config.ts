@@ -9,15 +9,18 @@ import {
   kevent_cfg_t,
   kt_kevent,
   kt_map_limit,
+  kt_net_cfg_t,
+  kt_net_class,
   kt_settings_t,
   kt_traced_t,
   kt_wire_limit,
   lifecycle_cfg_t,
   lifecycle_slot,
+  net_stats_t,
   stats_t,
   syscall_cfg_t,
 } from '../abi/abi.gen.js';
-import type { DecodeSpec, EventSpec, KernelEventSource } from '../catalog/types.js';
+import type { DecodeSpec, EventSpec, KernelEventSource, PacketClass } from '../catalog/types.js';
 
 const { KT_MAX_ARGS, KT_NO_LEN_ARG, KT_NO_ARG, KT_KEVENTS, KT_MAX_SYSCALLS } = kt_wire_limit;
 
@@ -30,6 +33,7 @@ const KIND: Record<DecodeSpec['wire'], number> = {
   buf: arg_kind.ARG_BUF,
   struct: arg_kind.ARG_STRUCT,
   int_ptr: arg_kind.ARG_INT_PTR,
+  none: arg_kind.ARG_NONE,
 };
 
 /** Kernel-side byte bounds (maps.h); larger catalog bounds would be clamped there, so refuse them here. */
@@ -41,6 +45,7 @@ const KIND_MAX: Record<DecodeSpec['wire'], number> = {
   buf: kt_map_limit.KT_BUF_MAX,
   struct: kt_map_limit.KT_BUF_MAX,
   int_ptr: kt_map_limit.KT_BUF_MAX,
+  none: 0,
 };
 
 /** One argument slot of a syscall_cfg_t. */
@@ -69,6 +74,8 @@ export function argSlot(decode: DecodeSpec): ArgSlot {
       return { kind, lenArg: KT_NO_LEN_ARG, max: checkMax('struct', decode.size) };
     case 'int_ptr':
       return { kind, lenArg: KT_NO_LEN_ARG, max: checkMax('int_ptr', decode.count * 4) };
+    case 'none':
+      throw new TypeError('encoding an argument: a field built in userspace never travels on the wire');
   }
 }
 
@@ -295,4 +302,47 @@ export function sumStats(perCpu: Buffer, slot = Math.ceil(stats_t.SIZE / 8) * 8)
     filtered += perCpu.readBigUInt64LE(off + stats_t.filtered);
   }
   return { submitted, lost, readErrors, filtered };
+}
+
+/** The packet classes (enum kt_net_class bits) the packet events of `events` need; 0 when there are none. */
+export function netClasses(events: readonly EventSpec[]): number {
+  let bits = 0;
+  for (const e of events)
+    for (const c of e.packet?.classes ?? []) bits |= kt_net_class[`KT_NET_${c}` as `KT_NET_${PacketClass}`];
+  return bits;
+}
+
+/** The `.data.net` section (struct kt_net_cfg_t): the policies on packet records and the classes reported. */
+export function encodeNetConfig(selected: bigint, classes: number): Buffer {
+  const o = kt_net_cfg_t;
+  const b = Buffer.alloc(o.SIZE);
+  b.writeBigUInt64LE(u64(selected), o.selected);
+  b.writeUInt32LE(classes >>> 0, o.classes);
+  return b;
+}
+
+/** struct net_stats_t summed over CPUs: packets the kernel met but could not report whole. */
+export interface NetStats {
+  /** Packets of a wanted class whose socket no task was seen using, by direction. */
+  readonly unattributedIngress: bigint;
+  readonly unattributedEgress: bigint;
+  /** DNS and HTTP packets longer than the bytes kept of them. */
+  readonly truncated: bigint;
+  /** Packets met while both record areas of their CPU were in use (not reported). */
+  readonly busy: bigint;
+}
+
+export function sumNetStats(perCpu: Buffer, slot = Math.ceil(net_stats_t.SIZE / 8) * 8): NetStats {
+  const o = net_stats_t;
+  let i = 0n;
+  let e = 0n;
+  let t = 0n;
+  let b = 0n;
+  for (let off = 0; off + o.SIZE <= perCpu.length; off += slot) {
+    i += perCpu.readBigUInt64LE(off + o.unattributed_ingress);
+    e += perCpu.readBigUInt64LE(off + o.unattributed_egress);
+    t += perCpu.readBigUInt64LE(off + o.truncated);
+    b += perCpu.readBigUInt64LE(off + o.busy);
+  }
+  return { unattributedIngress: i, unattributedEgress: e, truncated: t, busy: b };
 }

@@ -2,8 +2,9 @@
  * The live capture handle. `openCapture` probes the kernel, opens build/bpf/ktrail.bpf.o, checks its maps
  * against the ABI this build was generated for (src/abi/abi.gen.ts), writes the run's settings (read-only
  * data), sizes the ring, loads, writes the configuration maps, attaches the two syscall programs (plus the
- * sched_process_* ones when lifecycle events are selected or the process tree is on) and starts the ring
- * poller. With a compiled KernelPlan (CaptureSpec.kernelPlan), the policy maps are filled too, and the kernel
+ * sched_process_* ones when lifecycle events are selected or the process tree is on, the packet programs when
+ * a packet event is: cgroup_skb and cgroup/sock_create on the cgroup v2 root, their BTF tracepoints) and starts
+ * the ring poller. With a compiled KernelPlan (CaptureSpec.kernelPlan), the policy maps are filled too, and the kernel
  * drops records no policy can match (scopes at sys_enter, argument and return-value filters at sys_exit),
  * counting them in stats().events[id].filtered.
  * Records arrive in batches (one Buffer holding many records, each prefixed by its u32 length) through the
@@ -15,7 +16,7 @@
  */
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { maps as ABI_MAPS, kt_map_limit, kt_wire_limit, sections } from '../abi/abi.gen.js';
+import { maps as ABI_MAPS, kt_map_limit, kt_net_limit, kt_wire_limit, sections } from '../abi/abi.gen.js';
 import { eventById, eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { KtrailError } from '../errors.js';
@@ -27,16 +28,21 @@ import {
   type EventStats,
   encodeCompatNr,
   encodeLifecycleConfig,
+  encodeNetConfig,
   encodeSettings,
   encodeSyscallConfig,
   encodeTraced,
   type KernelEventSlot,
   LIFECYCLE_EVENTS,
+  type NetStats,
+  netClasses,
+  sumNetStats,
   sumStats,
   u32Key,
 } from './config.js';
 import { describeMissing, type FeatureReport, missingRequired, probeFeatures } from './features.js';
 import { type EncodedPlan, encodeKernelPlan, lateScope } from './filters.js';
+import { withCgroup2Root } from './net-support.js';
 
 /**
  * The syscall programs of ktrail.bpf.o, enter then exit: BTF-typed (direct loads from the registers) and
@@ -49,6 +55,34 @@ const SYSCALL_PROGRAMS = {
 const RING_MAP = 'events_map';
 const SETTINGS = '.rodata.settings';
 const TRACED = '.data.traced';
+/**
+ * The packet programs (bpf/include/common/net.h), in attach order: the socket owner stamps first (connect and
+ * listen, sends and receives), then socket creation, then the packet hooks, so that a packet meets an owner.
+ */
+const NET_TRACEPOINTS = [
+  'tp_btf__sock__inet_sock_set_state',
+  'tp_btf__sock__sock_send_length',
+  'tp_btf__sock__sock_recv_length',
+] as const;
+const NET_CGROUP_PROGRAMS = [
+  'cgroup_sock__net__sock_create',
+  'cgroup_skb__net__egress',
+  'cgroup_skb__net__ingress',
+] as const;
+const NET_DATA = '.data.net';
+const NET_EVENT_ID: number = kt_net_limit.KT_NET_EVENT_ID;
+
+/** True for the packet events (catalog events with `packet` facts): reported from net_packet_base records. */
+function isPacketEvent(e: EventSpec): boolean {
+  return e.packet !== undefined;
+}
+
+/** The policies selecting any of the packet events of `events` (the `matched` of packet records). */
+function netSelected(events: readonly EventSpec[], selectedOf: (id: number) => bigint): bigint {
+  let m = 0n;
+  for (const e of events) if (isPacketEvent(e)) m |= selectedOf(e.id);
+  return m;
+}
 
 /** One syscall as configured: its own event's selection and the kernel events it gives. */
 interface SyscallPlan {
@@ -111,8 +145,11 @@ function isLifecycleEvent(id: number): boolean {
 
 export interface CaptureSpec {
   /**
-   * Events to trace: syscall events (id < 512), the lifecycle events sched_process_fork/exec/exit and kernel
-   * events (catalog events with `kernel` facts: security_file_open, ...).
+   * Events to trace: syscall events (id < 512), the lifecycle events sched_process_fork/exec/exit, kernel
+   * events (catalog events with `kernel` facts: security_file_open, ...) and packet events (with `packet`
+   * facts: net_packet_dns, ...). Packet events arrive as net_packet_base records (id 700) of the packets of the
+   * classes they need, which the caller derives them from (src/net); their programs need CAP_NET_ADMIN and the
+   * cgroup v2 root (mounted, or mounted for a moment with CAP_SYS_ADMIN: src/capture/net-support.ts).
    */
   readonly events: readonly EventSpec[];
   /**
@@ -187,6 +224,8 @@ export class Capture {
   #eventIds: readonly number[];
   readonly #spec: CaptureSpec;
   readonly #attached: readonly string[];
+  /** The packet programs are attached: packet events may be selected, net_stats_map is read. */
+  readonly #net: boolean;
   /** What the policy maps hold now (updatePlan replaces it). */
   #target: PolicyTarget;
   #closing: Promise<void> | undefined;
@@ -205,6 +244,7 @@ export class Capture {
     this.#obj = obj;
     this.#spec = spec;
     this.#attached = attached;
+    this.#net = attached.includes(NET_CGROUP_PROGRAMS[2]);
     this.features = features;
     this.#target = {
       events: spec.events,
@@ -213,8 +253,9 @@ export class Capture {
     };
     this.#eventIds = [
       ...new Set([
-        ...spec.events.map((e) => e.id),
+        ...spec.events.filter((e) => !isPacketEvent(e)).map((e) => e.id),
         ...LIFECYCLE.filter((l) => internalFor(l, spec)).map((e) => e.id),
+        ...(this.#net ? [NET_EVENT_ID] : []),
       ]),
     ];
     obj.startRing(RING_MAP, (err, batch) => this.#deliver(err, batch), {
@@ -259,6 +300,18 @@ export class Capture {
     return { events, batches: this.#batches, bytes: this.#bytes };
   }
 
+  /**
+   * The packet counters (unattributed, truncated, busy), summed over CPUs; undefined when no packet program is
+   * attached or after close. The packet records themselves are counted in stats().events[700].
+   */
+  netStats(): NetStats | undefined {
+    if (this.#closed || !this.#net) return undefined;
+    const v = this.#obj.mapLookup('net_stats_map', u32Key(0));
+    return v === null
+      ? undefined
+      : sumNetStats(v, Math.ceil(this.#obj.mapInfo('net_stats_map').valueSize / 8) * 8);
+  }
+
   /** Bytes waiting in the ring (records not yet read by the poller) and the ring's size; zeros after close. */
   ringFill(): { used: number; size: number } {
     if (this.#closed) return { used: 0, size: 0 };
@@ -288,7 +341,9 @@ export class Capture {
     for (const e of next.events) {
       const ok = isLifecycleEvent(e.id)
         ? loaded.some((l) => l.id === e.id)
-        : isCapturedSyscall(e) || (e.kernel !== undefined && e.id < kt_map_limit.KT_MAX_EVENT_IDS);
+        : isPacketEvent(e)
+          ? this.#net
+          : isCapturedSyscall(e) || (e.kernel !== undefined && e.id < kt_map_limit.KT_MAX_EVENT_IDS);
       if (!ok)
         throw new KtrailError('USAGE', `updating the plan: ${e.name} cannot be added to a running capture`, {
           hint: 'restart ktrail to trace it',
@@ -303,10 +358,12 @@ export class Capture {
     const union = new Map<number, EventSpec>();
     for (const e of [...this.#target.events, ...next.events]) union.set(e.id, e);
     const relaxed = syscallPlan(
-      [...union.values()],
+      [...union.values()].filter((e) => !isPacketEvent(e)),
       () => ALL_POLICIES,
       () => 0n,
     );
+    if (this.#net)
+      obj.mapUpdate(NET_DATA, u32Key(0), encodeNetConfig(ALL_POLICIES, netClasses([...union.values()])));
     for (const [nr, sc] of relaxed) {
       const sel = union.has(sc.spec.id) ? ALL_POLICIES : 0n;
       obj.mapUpdate('syscall_cfg_map', u32Key(nr), encodeSyscallConfig(sc.spec, sel, {}, sc.kernel));
@@ -360,7 +417,11 @@ export class Capture {
         }),
       );
     }
-    const planned = syscallPlan(next.events, after.selectedOf, (id) => enc?.filtered.get(id) ?? 0n);
+    const planned = syscallPlan(
+      next.events.filter((e) => !isPacketEvent(e)),
+      after.selectedOf,
+      (id) => enc?.filtered.get(id) ?? 0n,
+    );
     for (const [nr, sc] of relaxed) {
       const p = planned.get(nr);
       const cfg =
@@ -380,6 +441,12 @@ export class Capture {
       obj.mapUpdate('syscall_cfg_map', u32Key(nr), cfg);
     }
     obj.mapUpdate(TRACED, u32Key(0), encodeTraced(planned.keys()));
+    if (this.#net)
+      obj.mapUpdate(
+        NET_DATA,
+        u32Key(0),
+        encodeNetConfig(netSelected(next.events, after.selectedOf), netClasses(next.events)),
+      );
     this.#target = {
       events: next.events,
       kernelPlan: next.kernelPlan,
@@ -461,7 +528,12 @@ function checkSpec(spec: CaptureSpec): number {
     throw new KtrailError('USAGE', 'starting the capture: no event selected');
   }
   for (const e of spec.events) {
-    if (isLifecycleEvent(e.id) || (e.kernel !== undefined && e.id < kt_map_limit.KT_MAX_EVENT_IDS)) continue;
+    if (
+      isLifecycleEvent(e.id) ||
+      isPacketEvent(e) ||
+      (e.kernel !== undefined && e.id < kt_map_limit.KT_MAX_EVENT_IDS)
+    )
+      continue;
     if (
       e.syscall === undefined ||
       e.syscall.nr >= kt_wire_limit.KT_MAX_SYSCALLS ||
@@ -469,7 +541,7 @@ function checkSpec(spec: CaptureSpec): number {
     ) {
       throw new KtrailError(
         'USAGE',
-        `selecting ${e.name}: only syscall, process lifecycle and kernel events are captured by this build`,
+        `selecting ${e.name}: only syscall, process lifecycle, kernel and packet events are captured by this build`,
       );
     }
   }
@@ -552,6 +624,9 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
     const programs: readonly string[] = features.tpBtf ? SYSCALL_PROGRAMS.btf : SYSCALL_PROGRAMS.raw;
     for (const p of [...SYSCALL_PROGRAMS.btf, ...SYSCALL_PROGRAMS.raw])
       obj.setAutoload(p, programs.includes(p));
+    // The packet programs only when a packet event is traced.
+    const packets = spec.events.filter(isPacketEvent);
+    for (const p of [...NET_TRACEPOINTS, ...NET_CGROUP_PROGRAMS]) obj.setAutoload(p, packets.length > 0);
     // One kernel record scratch slot per possible CPU (indexed by CPU number; too large for a per-CPU value).
     obj.setMapMaxEntries('kscratch_map', native.numPossibleCpus());
     obj.load();
@@ -575,7 +650,11 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
       });
       obj.mapUpdate('lifecycle_cfg_map', u32Key(l.slot), value);
     }
-    const syscalls = syscallPlan(spec.events, selectedOf, (id) => enc?.filtered.get(id) ?? 0n);
+    const syscalls = syscallPlan(
+      spec.events.filter((e) => !isPacketEvent(e)),
+      selectedOf,
+      (id) => enc?.filtered.get(id) ?? 0n,
+    );
     for (const [nr, sc] of syscalls) {
       const cfg = encodeSyscallConfig(
         sc.spec,
@@ -603,6 +682,24 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
     for (const l of [...lifecycle].reverse()) {
       obj.attach(l.program);
       attached.push(l.program);
+    }
+    if (packets.length > 0) {
+      obj.mapUpdate(
+        NET_DATA,
+        u32Key(0),
+        encodeNetConfig(netSelected(packets, selectedOf), netClasses(packets)),
+      );
+      for (const p of NET_TRACEPOINTS) {
+        obj.attach(p);
+        attached.push(p);
+      }
+      // The cgroup v2 root holds every process; a link there sees the sockets of every network namespace.
+      withCgroup2Root((root) => {
+        for (const p of NET_CGROUP_PROGRAMS) {
+          obj.attachCgroup(p, root);
+          attached.push(p);
+        }
+      });
     }
     return new Capture(obj, spec, features, startedAt, attached);
   } catch (e) {

@@ -6,6 +6,7 @@
  * (bpf/include/wire.h): integers as 8-byte values narrowed to the field type, time.Time fields as epoch ns.
  */
 import { KERNEL_EVENTS } from './kernel-events.js';
+import { NET_EVENTS } from './net-events.js';
 import type { ArgTag, EventSpec, FieldSpec, ProbeSpec, TraceeType } from './types.js';
 
 const STR_MAX = 4096;
@@ -288,11 +289,12 @@ const CGROUP_AND_CONTAINERS: readonly EventSpec[] = [
 ];
 
 /**
- * Every hand-written event: lifecycle, module, cgroup and container events, and the kernel events
- * (src/catalog/kernel-events.ts).
+ * Every hand-written event: lifecycle, module, cgroup and container events, the kernel events
+ * (src/catalog/kernel-events.ts) and the network events (src/catalog/net-events.ts).
  */
 export const EVENTS: readonly EventSpec[] = [
   ...LIFECYCLE_AND_MODULES,
   ...CGROUP_AND_CONTAINERS,
   ...KERNEL_EVENTS,
+  ...NET_EVENTS,
 ];

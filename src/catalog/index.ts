@@ -5,6 +5,7 @@
 
 import { closestNames } from '../util/edit-distance.js';
 import { EVENTS } from './events.js';
+import { NET_PACKET_BASE } from './net-events.js';
 import { DEFAULT_SET, defaultEventsIn, eventsInSetOf, missingDefaultNames, setNamesOf } from './sets.js';
 import { SYSCALL_EVENTS } from './syscalls.gen.js';
 import type { EventSpec } from './types.js';
@@ -17,15 +18,24 @@ export const catalog: readonly EventSpec[] = Object.freeze(
   [...SYSCALL_EVENTS, ...EVENTS].sort((a, b) => a.id - b.id),
 );
 
+/** Record types of the kernel that are never shown or selected (EventSpec.internal), known by id only. */
+const INTERNAL_EVENTS: readonly EventSpec[] = [NET_PACKET_BASE];
+
 const byName = new Map(catalog.map((e) => [e.name, e]));
-const byId = new Map(catalog.map((e) => [e.id, e]));
+const byId = new Map([...catalog, ...INTERNAL_EVENTS].map((e) => [e.id, e]));
 
 export function eventByName(name: string): EventSpec | undefined {
   return byName.get(name);
 }
 
+/** The event with catalog id `id`, internal record types (net_packet_base) included. */
 export function eventById(id: number): EventSpec | undefined {
   return byId.get(id);
+}
+
+/** An internal record type by name (net_packet_base), or undefined. */
+export function internalEvent(name: string): EventSpec | undefined {
+  return INTERNAL_EVENTS.find((e) => e.name === name);
 }
 
 /** Every set name used in the catalog, sorted. */

@@ -25,7 +25,28 @@ export type TraceeType =
   | 'trace.SlimCred'
   | '[2]int'
   | '[]uint64'
+  | NetType
   | 'unknown';
+
+/**
+ * Tracee's network value types (types/trace/network_trace.go): objects with Tracee's JSON keys, built in
+ * userspace from a packet's bytes (src/net).
+ */
+export type NetType =
+  | 'trace.PacketMetadata'
+  | 'trace.PktMeta'
+  | 'trace.ProtoIPv4'
+  | 'trace.ProtoIPv6'
+  | 'trace.ProtoTCP'
+  | 'trace.ProtoUDP'
+  | 'trace.ProtoICMP'
+  | 'trace.ProtoICMPv6'
+  | 'trace.ProtoDNS'
+  | '[]trace.DnsQueryData'
+  | '[]trace.DnsResponseData'
+  | 'trace.ProtoHTTP'
+  | 'trace.ProtoHTTPRequest'
+  | 'trace.ProtoHTTPResponse';
 
 /**
  * How a field travels on the wire (bpf/include/wire.h, `enum arg_kind`):
@@ -37,6 +58,7 @@ export type TraceeType =
  * - `buf`: user bytes; the count comes from argument `lenArg` (a value) and is capped at `max`.
  * - `struct`: a fixed-size user struct of `size` bytes, decoded by the named `layout`.
  * - `int_ptr`: a user `int[2]` or single int behind a pointer (pipe fds), read at exit.
+ * - `none`: never on the wire; the field is built in userspace (the events derived from packets).
  */
 export type DecodeSpec =
   | { wire: 'reg' }
@@ -45,7 +67,8 @@ export type DecodeSpec =
   | { wire: 'sockaddr'; lenArg?: number }
   | { wire: 'buf'; lenArg: number; max: number }
   | { wire: 'struct'; size: number; layout: StructLayout }
-  | { wire: 'int_ptr'; count: 1 | 2 };
+  | { wire: 'int_ptr'; count: 1 | 2 }
+  | { wire: 'none' };
 
 export type StructLayout = 'timespec' | 'timeval' | 'itimerspec' | 'rlimit' | 'raw';
 
@@ -64,7 +87,16 @@ export interface FieldSpec {
 
 /** A kernel hook an event needs. `required: false` marks an optional enrichment probe. */
 export interface ProbeSpec {
-  readonly kind: 'raw_tracepoint' | 'tp_btf' | 'tracepoint' | 'kprobe' | 'kretprobe' | 'fentry' | 'lsm';
+  readonly kind:
+    | 'raw_tracepoint'
+    | 'tp_btf'
+    | 'tracepoint'
+    | 'kprobe'
+    | 'kretprobe'
+    | 'fentry'
+    | 'lsm'
+    | 'cgroup_skb'
+    | 'cgroup_sock';
   /** `sys_enter`, `sched_process_exec`, `module:module_load`, `do_init_module`. */
   readonly target: string;
   readonly required: boolean;
@@ -81,7 +113,8 @@ export interface ErrorDoc {
 /**
  * syscall: a syscall's record; lifecycle: a tracepoint outside syscalls (sched, cgroup); module, security:
  * kernel-side events; container: derived in userspace from cgroup records and the runtimes (src/containers);
- * detection: a rule's finding.
+ * network: derived in userspace from packet records or from security_socket_connect (src/net); detection: a
+ * rule's finding.
  */
 export type EventKind =
   | 'syscall'
@@ -90,6 +123,7 @@ export type EventKind =
   | 'security'
   | 'container'
   | 'signal'
+  | 'network'
   | 'detection';
 
 export interface EventSpec {
@@ -110,6 +144,18 @@ export interface EventSpec {
   readonly syscall?: SyscallFacts;
   /** Kernel event facts (kind `security`): what the BPF side builds around which syscalls. */
   readonly kernel?: KernelEventFacts;
+  /** Packet facts (kind `network`, from packets): the packet classes the kernel must report for it. */
+  readonly packet?: PacketFacts;
+  /**
+   * For events built in userspace from other records (kind `network`): the names of the events whose records
+   * they come from; a trace captures those whenever such an event is wanted.
+   */
+  readonly derivedFrom?: readonly string[];
+  /**
+   * A record type of the kernel that is never shown or selected (net_packet_base): known by id to the
+   * decoder, absent from `catalog`, `list`, `man` and the selection.
+   */
+  readonly internal?: true;
   readonly errors?: readonly ErrorDoc[];
   readonly related?: readonly string[];
   /** Free-form notes for `ktrail man` (one paragraph each). */
@@ -161,6 +207,14 @@ export interface KernelEventSource {
 export interface KernelEventFacts {
   readonly kind: KernelEventKind;
   readonly sources: readonly KernelEventSource[];
+}
+
+/** Packet classes of the BPF object (`enum kt_net_class` in bpf/include/common/net.h, without KT_NET_). */
+export type PacketClass = 'IPV4' | 'IPV6' | 'TCP' | 'UDP' | 'ICMP' | 'ICMPV6' | 'DNS' | 'HTTP';
+
+export interface PacketFacts {
+  /** The event needs packets of any of these classes. */
+  readonly classes: readonly PacketClass[];
 }
 
 /** A flag table (bits joined with `|`) or an enum table (one value). Values are constants, not lookups. */

@@ -3,6 +3,14 @@ import type { EventSpec, TraceeType } from '../catalog/types.js';
 /** A decoded socket address, keyed as Tracee prints it (all values are strings). */
 export type SockAddrValue = Readonly<Record<string, string>>;
 
+/**
+ * A structured value built in userspace (Tracee's trace.PktMeta, trace.ProtoDNS, ...): an object whose keys
+ * are Tracee's JSON keys in Tracee's order. Go structs are marked with GO_STRUCT (see goStruct), so that the
+ * table prints them as Go's %v does ({a b}); unmarked objects print as maps (map[k:v]), like SockAddr.
+ */
+export type StructValue = { readonly [key: string]: StructField };
+export type StructField = number | bigint | string | boolean | null | StructValue | readonly StructField[];
+
 export type ArgValue =
   | number
   | bigint
@@ -11,8 +19,24 @@ export type ArgValue =
   | readonly string[]
   | readonly number[]
   | SockAddrValue
+  | StructValue
+  | readonly StructValue[]
   | Uint8Array
   | null;
+
+/** The mark of a Go struct value (non-enumerable: JSON output never shows it). */
+export const GO_STRUCT: unique symbol = Symbol('ktrail.goStruct');
+
+/** `o`, marked as a Go struct (GO_STRUCT); returns the same object. */
+export function goStruct<T extends object>(o: T): T {
+  Object.defineProperty(o, GO_STRUCT, { value: true, enumerable: false });
+  return o;
+}
+
+/** True when `v` was marked with goStruct. */
+export function isGoStruct(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as { [GO_STRUCT]?: boolean })[GO_STRUCT] === true;
+}
 
 /** Why a user-memory argument has no (complete) value. */
 export type ArgProblem = 'null' | 'fault' | 'truncated';

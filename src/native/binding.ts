@@ -65,6 +65,11 @@ export interface NativeBpfObject {
    */
   ringFill(map: string): { used: number; size: number };
   attach(program: string): void;
+  /**
+   * Attaches a cgroup program to the cgroup directory `cgroupPath` through a BPF link (programs others attached
+   * there stay). detach(program) and close() release it. Throws BPF_ATTACH_FAILED (EPERM: CAP_NET_ADMIN).
+   */
+  attachCgroup(program: string, cgroupPath: string): void;
   /** false when the program was not attached. */
   detach(program: string): boolean;
   programs(): NativeProgramInfo[];

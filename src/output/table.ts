@@ -6,7 +6,13 @@
  * file name, an escape sequence in a comm) are written as escapes (`\n`, `\x1b`): one event, one line.
  */
 import { retvalErrno } from '../catalog/values/index.js';
-import type { ArgValue, EventArg, TraceEvent } from '../decode/event.js';
+import {
+  type ArgValue,
+  type EventArg,
+  isGoStruct,
+  type StructField,
+  type TraceEvent,
+} from '../decode/event.js';
 import { findingSpec } from '../signatures/finding.js';
 import type { Finding, FindingValue } from '../signatures/types.js';
 import { escapeControls } from '../util/control-chars.js';
@@ -29,17 +35,20 @@ function tableTime(epochNs: bigint): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}:${micros}`;
 }
 
-/** Go's %v rendering of an argument value, as Tracee's table prints it. */
-function tableValue(v: ArgValue): string {
+/**
+ * Go's %v rendering of an argument value, as Tracee's table prints it: a struct as {a b}, a map (SockAddr, HTTP
+ * headers) as map[k:v] with sorted keys, a slice as [a b].
+ */
+function tableValue(v: ArgValue | StructField): string {
   if (v === null) return '<nil>';
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (v instanceof Uint8Array) return `[${Array.from(v).join(' ')}]`;
-  if (Array.isArray(v)) return `[${v.map((x) => tableValue(x as ArgValue)).join(' ')}]`;
-  const entries = Object.entries(v as Record<string, string>).sort(([a], [b]) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-  return `map[${entries.map(([k, x]) => `${k}:${x}`).join(' ')}]`;
+  if (Array.isArray(v)) return `[${v.map((x) => tableValue(x as StructField)).join(' ')}]`;
+  const o = v as Record<string, StructField>;
+  if (isGoStruct(o)) return `{${Object.values(o).map(tableValue).join(' ')}}`;
+  const entries = Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `map[${entries.map(([k, x]) => `${k}:${tableValue(x)}`).join(' ')}]`;
 }
 
 function argText(ev: TraceEvent, a: EventArg, i: number, parse: boolean): string {

@@ -6,6 +6,8 @@
  *   1. decode        bytes → TraceEvent (src/decode); a record that does not parse is counted and skipped
  *   2. observe       the process tree learns from lifecycle records, internal ones included (src/enrich)
  *   3. enrich        executable path, parent, container id; internal records stop here unless `follow` needs them.
+ *                    A packet record (net_packet_base) gives the packet events wanted (src/net), each enriched
+ *                    and carried on in its place; a security_socket_connect gives net_tcp_connect after it
  *                    With a container store (src/containers): cgroup records create and remove containers
  *                    (container_create, container_remove), an exec may start one, every event gets its
  *                    container's `containerStarted` and runtime facts, and a container's events wait (in order,
@@ -30,8 +32,8 @@
  * that throws is reported through `onRuleError` and the event still reaches the other rules. Main thread
  * only. `close()` releases the enricher it created; the pipeline must not be used after it.
  */
-import { kt_heartbeat, kt_map_limit } from '../abi/abi.gen.js';
-import { eventById as catalogEventById } from '../catalog/index.js';
+import { kt_heartbeat, kt_map_limit, kt_net_limit } from '../abi/abi.gen.js';
+import { catalog, eventById as catalogEventById, eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { containerEvent, selfEvent } from '../containers/derive.js';
 import type { ContainerStore } from '../containers/store.js';
@@ -39,6 +41,7 @@ import { type DecodeErrors, Decoder } from '../decode/decode.js';
 import { argValue, type TraceEvent } from '../decode/event.js';
 import { createEnricher, type Enricher } from '../enrich/index.js';
 import { InodeWatch } from '../enrich/inode-watch.js';
+import { derivePacketEvents, deriveTcpConnect, type NetCounts, newNetCounts } from '../net/derive.js';
 import type { MatchedFinding, Printer } from '../output/printer.js';
 import type { CompiledPolicies } from '../policy/compile.js';
 import { type MatchContext, matchEvent, matchScopes, ownScopes } from '../policy/match.js';
@@ -54,6 +57,9 @@ const EXISTING_CONTAINER = 2020;
 const MAX_FOLLOW_MARKS = 65536;
 
 const HEARTBEAT_ID: number = kt_heartbeat.KT_HB_EVENT_ID;
+const NET_PACKET_ID: number = kt_net_limit.KT_NET_EVENT_ID;
+const PACKET_EVENTS = catalog.filter((e) => e.packet !== undefined);
+const TCP_CONNECT = eventByName('net_tcp_connect');
 
 /** What a policy reload replaces (PipelineOptions' policy half). */
 export interface PipelineConfig {
@@ -92,6 +98,10 @@ interface LiveConfig {
   readonly followMask: bigint;
   /** Files the rules watch by identity; read again when a rename or unlink touches one. */
   readonly watch: InodeWatch | undefined;
+  /** The packet events printed or read by rules: derived from each packet record. */
+  readonly packetEvents: readonly EventSpec[];
+  /** net_tcp_connect, when it is printed or read by rules: derived from security_socket_connect. */
+  readonly tcpConnect: EventSpec | undefined;
 }
 
 export interface PipelineOptions {
@@ -155,6 +165,13 @@ export interface PipelineStats {
   readonly decodeErrors: Readonly<DecodeErrors>;
   /** Events held for a container's runtime lookup that went on without its facts (none came in time). */
   readonly containerFactsMissing: number;
+  /**
+   * Network events whose DNS message or HTTP head was cut (by the capture's bound, or split over TCP
+   * segments): shown with what was read, marked truncated. By event name.
+   */
+  readonly netTruncated: ReadonlyMap<string, number>;
+  /** Packets whose DNS message or HTTP head did not parse: no event. By event name. */
+  readonly netMalformed: ReadonlyMap<string, number>;
 }
 
 export class Pipeline {
@@ -174,6 +191,7 @@ export class Pipeline {
   readonly #held = new Map<string, TraceEvent[]>();
   readonly #eventById: (id: number) => EventSpec | undefined;
   #factsMissing = 0;
+  readonly #netCounts: NetCounts = newNetCounts();
   // Per batch, reused.
   readonly #decoded: TraceEvent[] = [];
   readonly #shown: TraceEvent[] = [];
@@ -242,13 +260,17 @@ export class Pipeline {
       onRuleError: this.#onRuleError,
       ...(watch === undefined ? {} : { host: { watchedInode: (dev, inode) => watch.lookup(dev, inode) } }),
     });
+    const ruleEvents = new Set(engine.requiredEvents());
+    const wanted = (e: EventSpec) => c.printed.has(e.id) || ruleEvents.has(e.name);
     return {
       policies: c.policies,
       printed: c.printed,
       engine,
-      ruleEvents: new Set(engine.requiredEvents()),
+      ruleEvents,
       followMask: c.policies.user.followMask,
       watch,
+      packetEvents: PACKET_EVENTS.filter(wanted),
+      tcpConnect: TCP_CONNECT !== undefined && wanted(TCP_CONNECT) ? TCP_CONNECT : undefined,
     };
   }
 
@@ -376,6 +398,10 @@ export class Pipeline {
         }
         if (ev.internal) continue;
       }
+      if (id === NET_PACKET_ID) {
+        this.#packet(ev, cfg, shown, found);
+        continue;
+      }
       this.#enricher.observe(ev);
       const derived = this.#containers === undefined ? undefined : this.#cgroup(ev);
       if (!ev.internal || cfg.followMask !== 0n) {
@@ -385,8 +411,30 @@ export class Pipeline {
       }
       const now = derived === undefined ? undefined : this.#admit(derived);
       if (now !== undefined) this.#process(now, shown, found);
+      if (cfg.tcpConnect !== undefined && !ev.internal) {
+        const c = deriveTcpConnect(ev, cfg.tcpConnect);
+        if (c !== undefined) {
+          this.#enricher.enrich(c);
+          const go = this.#admit(c);
+          if (go !== undefined) this.#process(go, shown, found);
+        }
+      }
     }
     this.#emit(shown, found);
+  }
+
+  /**
+   * A packet record: the packet events it gives (all sharing its seq), each enriched and matched like any
+   * event. A record that gives none is counted as unprinted (its seq is missing from the output).
+   */
+  #packet(ev: TraceEvent, cfg: LiveConfig, shown: TraceEvent[], found: MatchedFinding[]): void {
+    const events = derivePacketEvents(ev, cfg.packetEvents, this.#netCounts);
+    if (events.length === 0) this.#unprinted++;
+    for (const d of events) {
+      this.#enricher.enrich(d);
+      const now = this.#admit(d);
+      if (now !== undefined) this.#process(now, shown, found);
+    }
   }
 
   /**
@@ -528,6 +576,8 @@ export class Pipeline {
       heartbeats: this.#heartbeats,
       reconfigured: this.#reconfigured,
       containerFactsMissing: this.#factsMissing,
+      netTruncated: new Map(this.#netCounts.truncated),
+      netMalformed: new Map(this.#netCounts.malformed),
     };
   }
 

@@ -6,6 +6,7 @@
  */
 import { kt_heartbeat } from '../abi/abi.gen.js';
 import { canTrace, unavailableReason } from '../capture/availability.js';
+import { type NetSupport, probeNetSupport } from '../capture/net-support.js';
 import {
   catalog,
   defaultEvents,
@@ -38,6 +39,8 @@ export interface TraceRequest {
   readonly signatureDirs?: readonly string[];
   /** A reload's number: rule modules are imported afresh (src/signatures/registry.ts loadRulesFrom). */
   readonly generation?: number;
+  /** Whether the packet events can run here (default: asked of this host, probeNetSupport). */
+  readonly net?: NetSupport;
 }
 
 /** The request the trace flags give, by long flag name (`events`, `scope`, `policy`, `signatures-dir`). */
@@ -60,16 +63,28 @@ export interface TracePlan {
   /** Events captured only because running rules need them (never printed). */
   readonly internal: readonly EventSpec[];
   /**
-   * What the capture traces: the printed events this build can capture, then `internal`. heartbeat_event is
-   * never among them: ktrail's heartbeat (src/server/heartbeat.ts) produces it whether or not it is printed;
-   * nor are the container events, which the pipeline derives from the cgroup records (src/containers).
+   * What the capture traces: the printed events this build can capture, then `internal`, then `sources`.
+   * heartbeat_event is never among them: ktrail's heartbeat (src/server/heartbeat.ts) produces it whether or
+   * not it is printed; nor are the container events, which the pipeline derives from the cgroup records
+   * (src/containers), nor net_tcp_connect, derived from security_socket_connect. The packet events are: the
+   * capture turns them into the packet classes the kernel reports (src/capture/session.ts).
    */
   readonly traced: readonly EventSpec[];
-  /** Printed container events (container_create, ...): derived by the pipeline, not traced by the kernel. */
+  /**
+   * Printed events the pipeline derives (container_create, ..., the network events), not traced by the kernel
+   * as themselves.
+   */
   readonly derived: readonly EventSpec[];
+  /** Events captured only because derived events wanted here come from them (security_socket_connect). */
+  readonly sources: readonly EventSpec[];
+  /** Printed events this build can give here (the count of `tracing N events`). */
+  readonly available: readonly EventSpec[];
   /** heartbeat_event is printed: heartbeat records then take a seq (wire.h KT_HB_NUMBERED). */
   readonly heartbeatPrinted: boolean;
-  /** Ids of the events running rules read (the kernel sends them whenever a scope matches). */
+  /**
+   * Ids of the events running rules read and of the `sources` (the kernel sends them whenever a scope
+   * matches).
+   */
   readonly ruleEventIds: ReadonlySet<number>;
   readonly usedDefault: boolean;
   /** One line per thing that cannot run here, for stderr at start. */
@@ -95,8 +110,16 @@ export function runningRules(rules: readonly AnyRule[], enabled: ReadonlySet<Any
   return rules.filter((r) => r.unavailableReason === undefined && enabled.has(r));
 }
 
+/** True for events the kernel records as themselves (not derived in userspace, not ktrail's heartbeat). */
+function recorded(e: EventSpec): boolean {
+  return e.id !== HEARTBEAT_ID && e.kind !== 'container' && (e.kind !== 'network' || e.packet !== undefined);
+}
+
 /** Builds the trace plan. Throws KtrailError for any input that cannot be used. */
 export async function planTrace(req: TraceRequest): Promise<TracePlan> {
+  const net = req.net ?? probeNetSupport();
+  const why = (e: EventSpec) => unavailableReason(e, net);
+  const can = (name: string) => canTrace(name, net);
   const cat: SelectionCatalog = {
     events: catalog,
     byName: eventByName,
@@ -131,19 +154,26 @@ export async function planTrace(req: TraceRequest): Promise<TracePlan> {
   const enabled = new Set(usedDefault || policyPaths.length > 0 ? rules : split.rules);
   const running = runningRules(rules, enabled);
   const needed = [...new Set(running.flatMap((r) => r.requires.map((q) => q.event)))].sort();
-  const ruleEvents = needed.filter(canTrace).flatMap((n) => eventByName(n) ?? []);
+  const ruleEvents = needed.filter(can).flatMap((n) => eventByName(n) ?? []);
   const printedIds = new Set(printed.map((e) => e.id));
   const internal = ruleEvents.filter((e) => !printedIds.has(e.id));
+  // Derived events wanted (printed or read by rules) need the records they come from.
+  const wanted = [...printed, ...internal].filter((e) => why(e) === undefined);
+  const sourceNames = new Set(wanted.flatMap((e) => (e.kind === 'network' ? (e.derivedFrom ?? []) : [])));
+  const taken = new Set([...printedIds, ...internal.map((e) => e.id)]);
+  const sources = [...sourceNames]
+    .flatMap((n) => eventByName(n) ?? [])
+    .filter((e) => !taken.has(e.id) && why(e) === undefined);
 
   const notices: string[] = [];
-  const skipped = printed.filter((e) => unavailableReason(e) !== undefined);
+  const skipped = printed.filter((e) => why(e) !== undefined);
   const absentDefaults = usedDefault ? missingDefaultEvents() : [];
   if (skipped.length > 0 || absentDefaults.length > 0) {
-    const parts = skipped.map((e) => `${e.name} (${unavailableReason(e)})`);
+    const parts = skipped.map((e) => `${e.name} (${why(e)})`);
     if (absentDefaults.length > 0) parts.push(`${absentDefaults.join(', ')} (not in ktrail's catalog yet)`);
     notices.push(`not traced here: ${parts.join('; ')}`);
   }
-  const idle = unavailable(running, canTrace);
+  const idle = unavailable(running, can);
   const declared = rules.filter((r) => enabled.has(r) && r.unavailableReason !== undefined);
   if (idle.length + declared.length > 0) {
     const parts = [...declared.map((r) => ({ rule: r, reason: r.unavailableReason! })), ...idle].map(
@@ -158,14 +188,15 @@ export async function planTrace(req: TraceRequest): Promise<TracePlan> {
     enabled,
     internal,
     traced: [
-      ...printed.filter(
-        (e) => e.id !== HEARTBEAT_ID && e.kind !== 'container' && unavailableReason(e) === undefined,
-      ),
-      ...internal,
+      ...printed.filter((e) => recorded(e) && why(e) === undefined),
+      ...internal.filter(recorded),
+      ...sources,
     ],
-    derived: printed.filter((e) => e.kind === 'container'),
+    derived: printed.filter((e) => (e.kind === 'container' || e.kind === 'network') && why(e) === undefined),
+    sources,
+    available: printed.filter((e) => why(e) === undefined),
     heartbeatPrinted: printed.some((e) => e.id === HEARTBEAT_ID),
-    ruleEventIds: new Set(ruleEvents.map((e) => e.id)),
+    ruleEventIds: new Set([...ruleEvents, ...sources].map((e) => e.id)),
     usedDefault,
     notices,
   };

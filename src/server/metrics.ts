@@ -8,6 +8,7 @@
  * (Operability) lists them all. A private Registry per call, so tests and embedders get their own.
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { NetStats } from '../capture/config.js';
 import type { CaptureStats } from '../capture/session.js';
 import type { ContainerStoreStats } from '../containers/store.js';
 import type { SinkStats } from '../output/sink.js';
@@ -34,6 +35,8 @@ export interface MetricSources {
   readonly reloads: () => { readonly ok: number; readonly failed: number };
   /** Container runtime lookups (src/containers/store.ts); absent when containers are not tracked. */
   readonly containers?: () => ContainerStoreStats;
+  /** The kernel's packet counters; undefined (or absent) when no packet event is traced. */
+  readonly net?: () => NetStats | undefined;
 }
 
 type Row = readonly [labels: Record<string, string>, value: number];
@@ -258,6 +261,52 @@ export function createMetrics(s: MetricSources): Registry {
   );
   counter(r, 'ktrail_output_reopens_total', 'SIGHUP reopens of a file output', ['output'], () =>
     outputs((st) => st.reopens),
+  );
+
+  // Network events.
+  const net = () => s.net?.();
+  counter(
+    r,
+    'ktrail_net_packets_unattributed_total',
+    'packets of a wanted class from sockets no task was seen using (not reported)',
+    ['direction'],
+    () => {
+      const n = net();
+      return n === undefined
+        ? []
+        : [
+            [{ direction: 'ingress' }, num(n.unattributedIngress)],
+            [{ direction: 'egress' }, num(n.unattributedEgress)],
+          ];
+    },
+  );
+  counter(
+    r,
+    'ktrail_net_packets_truncated_total',
+    'DNS and HTTP packets longer than the bytes the kernel keeps of them',
+    [],
+    () => num(net()?.truncated ?? 0n),
+  );
+  counter(
+    r,
+    'ktrail_net_packets_busy_total',
+    'packets not reported: both record areas of their CPU were in use',
+    [],
+    () => num(net()?.busy ?? 0n),
+  );
+  counter(
+    r,
+    'ktrail_net_events_truncated_total',
+    'network events shown with a DNS message or HTTP head cut short',
+    ['event_name'],
+    () => [...take().p.netTruncated].map(([n, v]): Row => [{ event_name: n }, v]),
+  );
+  counter(
+    r,
+    'ktrail_net_events_malformed_total',
+    'packets whose DNS message or HTTP head did not parse (no event)',
+    ['event_name'],
+    () => [...take().p.netMalformed].map(([n, v]): Row => [{ event_name: n }, v]),
   );
 
   // Liveness and reloads.

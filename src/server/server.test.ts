@@ -25,6 +25,8 @@ function pipelineStats(over: Partial<PipelineStats> = {}): PipelineStats {
     heartbeats: 3,
     reconfigured: 0,
     containerFactsMissing: 0,
+    netTruncated: new Map([['net_packet_dns_response', 2]]),
+    netMalformed: new Map(),
     ...over,
   };
 }
@@ -53,6 +55,7 @@ function sources(over: Partial<MetricSources> = {}): MetricSources {
     errors: () => 4,
     reloads: () => ({ ok: 1, failed: 2 }),
     containers: () => ({ lookups: 5, answered: 3, unknown: 2, errors: 4 }),
+    net: () => ({ unattributedIngress: 3n, unattributedEgress: 1n, truncated: 2n, busy: 0n }),
     ...over,
   };
 }
@@ -101,6 +104,15 @@ describe('metrics registry', () => {
     assert.equal(value(text, 'ktrail_container_lookups_total{result="unknown"}'), 2);
     assert.equal(value(text, 'ktrail_container_runtime_errors_total'), 4);
     assert.equal(value(text, 'ktrail_container_events_without_facts_total'), 0);
+    assert.equal(value(text, 'ktrail_net_packets_unattributed_total{direction="ingress"}'), 3);
+    assert.equal(value(text, 'ktrail_net_packets_unattributed_total{direction="egress"}'), 1);
+    assert.equal(value(text, 'ktrail_net_packets_truncated_total'), 2);
+    assert.equal(value(text, 'ktrail_net_packets_busy_total'), 0);
+    assert.equal(value(text, 'ktrail_net_events_truncated_total{event_name="net_packet_dns_response"}'), 2);
+    assert.equal(
+      value(text, 'ktrail_net_events_malformed_total{event_name="net_packet_dns_response"}'),
+      undefined,
+    );
     assert.match(text, /^# TYPE tracee_lostevents_total counter$/m);
     assert.match(text, /^nodejs_eventloop_lag_seconds \d/m);
     assert.match(text, /^process_resident_memory_bytes \d+/m);

@@ -72,7 +72,7 @@ describe('registry', () => {
     });
     assert.deepEqual(
       rows.filter((r) => !r.available).map((r) => r.id),
-      ['TRC-1013', 'TRC-1017', 'TRC-1020', 'TRC-1030'],
+      ['TRC-1017', 'TRC-1020', 'TRC-1030'],
     );
   });
   it('rejects an extra rule that reuses a built-in id', () => {

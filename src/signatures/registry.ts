@@ -11,6 +11,7 @@ import { checkUniqueIds, findingIds, unavailable } from './engine.js';
 import { FILE_RULES } from './rules/files.js';
 import { KERNEL_MODULE_RULES } from './rules/kernel-modules.js';
 import { MEMORY_RULES } from './rules/memory.js';
+import { NETWORK_RULES } from './rules/network.js';
 import { PROCESS_RULES } from './rules/process.js';
 import { UNAVAILABLE_RULES } from './rules/unavailable.js';
 import type { AnyRule, Mitre, RuleDefinition, Severity } from './types.js';
@@ -33,6 +34,7 @@ const BUILTIN: readonly AnyRule[] = Object.freeze(
     ...KERNEL_MODULE_RULES,
     ...FILE_RULES,
     ...MEMORY_RULES,
+    ...NETWORK_RULES,
     ...PROCESS_RULES,
     ...UNAVAILABLE_RULES,
   ]),

@@ -11,6 +11,8 @@
  *             KTR-003 fires
  *   kt-sudo   a shell appends to /etc/sudoers inside: TRC-1028 with the container's path and id
  *   kt-drop   writes busybox's first 4 KiB to /root/x: TRC-1022 (a rule only for containers) with the container's path
+ *   kt-api    KUBERNETES_SERVICE_HOST=127.0.0.1 in its environment, `nc 127.0.0.1 443` (refused: --network none):
+ *             TRC-1013 with that address; kt-noapi, the same with KUBERNETES_SERVICE_HOST=10.96.0.1: no finding
  *   old       (running since before ktrail started) a `docker exec`: its events are containerStarted
  * Runtime setup (runc's mounts, before the container's first program) is containerStarted false and raises
  * no TRC-1014.
@@ -106,8 +108,21 @@ describe('containers with Docker, live', { skip }, () => {
             name: 'kt-drop',
           })
         ).id;
+        for (const [n, host] of [
+          ['api', '127.0.0.1'],
+          ['noapi', '10.96.0.1'],
+        ] as const)
+          ids[n] = (
+            await runContainer({
+              image,
+              command: ['sh', '-c', 'nc 127.0.0.1 443 </dev/null; true'],
+              name: `kt-${n}`,
+              args: ['-e', `KUBERNETES_SERVICE_HOST=${host}`],
+            })
+          ).id;
         await docker(['exec', 'kt-old', 'true']);
-        for (const n of ['true', 'k8s', 'rmmod', 'sudo', 'drop']) await removeContainer(ids[n]!);
+        for (const n of ['true', 'k8s', 'rmmod', 'sudo', 'drop', 'api', 'noapi'])
+          await removeContainer(ids[n]!);
         await sleep(500);
       },
       1000,
@@ -324,6 +339,32 @@ describe('containers with Docker, live', { skip }, () => {
     const f = findingsOf('drop').filter((x) => sigId(x) === 'TRC-1022');
     assert.equal(f.length, 1, JSON.stringify(findingsOf('drop').map(sigId)));
     assert.deepEqual(values(f[0]!), { path: '/root/x' });
+  });
+
+  it('TRC-1013: a container connecting to the API server address of its environment, and only that', () => {
+    const api = findingsOf('api').filter((x) => sigId(x) === 'TRC-1013');
+    assert.equal(api.length, 1, JSON.stringify(findingsOf('api').map(sigId)));
+    assert.deepEqual(values(api[0]!), { ip: '127.0.0.1' });
+    assert.equal(api[0]!['eventName'], 'k8s_api_connection');
+    assert.deepEqual((api[0]!['args'] as Arg[]).find((a) => a.name === 'detectedFrom')?.value, {
+      id: 736,
+      name: 'security_socket_connect',
+      args: [
+        { name: 'sockfd', type: 'int32', value: 3 },
+        { name: 'type', type: 'int32', value: 1 },
+        {
+          name: 'remote_addr',
+          type: 'SockAddr',
+          value: { sa_family: 'AF_INET', sin_port: '443', sin_addr: '127.0.0.1' },
+        },
+      ],
+      returnValue: 0,
+    });
+    assert.deepEqual(findingsOf('noapi').map(sigId), []);
+    // The connect itself, and net_tcp_connect derived from it (default set).
+    assert.deepEqual(of('api', 'net_tcp_connect').map(values), [
+      { dst: '127.0.0.1', dst_port: 443, dst_dns: [] },
+    ]);
   });
 
   it('filters on the runtime facts (containerImage, podName) pass the labelled container only', () => {

@@ -1,15 +1,16 @@
 /**
  * ktrail without uid 0: the CLI runs as user nobody with only CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE (ambient
  * capabilities set by setpriv, as systemd's AmbientCapabilities= does), traces a root `rmmod -f foo` with its
- * executable path, and, with one capability taken away, names it and loads nothing. Root only (it drops to
- * nobody); needs setpriv (util-linux) and a tree that nobody can read.
+ * executable path, and, with one capability taken away, names it and loads nothing. The packet events need
+ * CAP_NET_ADMIN as well: without it the default set runs without them (named once), with it they run. Root
+ * only (it drops to nobody); needs setpriv (util-linux) and a tree that nobody can read.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cli, jsonEvents, liveSkipReason, traceWhile } from './run-ktrail.js';
+import { cli, jsonEvents, liveSkipReason, netlab, traceWhile } from './run-ktrail.js';
 
 const NEEDED = ['bpf', 'perfmon', 'sys_ptrace'];
 
@@ -40,7 +41,7 @@ function asNobodyWith(caps: readonly string[]): string[] {
 
 function ourPrograms(): string[] {
   const r = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => /raw_tp__|kt_/.test(l));
+  return r.stdout.split('\n').filter((l) => /raw_tp__|tp_btf__|kt_|cgroup_skb__|cgroup_sock__/.test(l));
 }
 
 async function ourProgramsAfterExit(): Promise<string[]> {
@@ -94,6 +95,52 @@ describe('ktrail without uid 0', { skip: skipReason() }, () => {
       { name: 'flags', type: 'int32', value: 2560 },
     ]);
     assert.match(r.stderr, /ktrail: SIGINT: \d+ events, 0 lost/);
+    assert.deepEqual(await ourProgramsAfterExit(), []);
+  });
+
+  it('without CAP_NET_ADMIN the default set runs without the packet events, and names them once', async () => {
+    const r = await traceWhile(['-o', 'json'], () => undefined, 200, asNobodyWith(NEEDED));
+    assert.equal(r.code, 0, r.stderr);
+    const why = 'needs CAP_NET_ADMIN for its cgroup_skb programs';
+    const notices = r.stderr.split('\n').filter((l) => l.startsWith('ktrail: not traced here: '));
+    assert.deepEqual(notices, [
+      `ktrail: not traced here: ${[
+        'net_packet_icmp',
+        'net_packet_icmpv6',
+        'net_packet_dns_request',
+        'net_packet_dns_response',
+        'net_packet_http_request',
+        'net_packet_http_response',
+      ]
+        .map((n) => `${n} (${why})`)
+        .join('; ')}`,
+    ]);
+    assert.deepEqual(await ourProgramsAfterExit(), []);
+  });
+
+  it('with CAP_NET_ADMIN too, nobody traces packets', async () => {
+    let pid = 0;
+    const r = await traceWhile(
+      ['-e', 'net_packet_icmp', '-o', 'json'],
+      async () => {
+        pid = (await netlab('ping')).pid;
+      },
+      400,
+      asNobodyWith([...NEEDED, 'net_admin']),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const icmp = jsonEvents(r).filter((e) => e['hostProcessId'] === pid);
+    assert.deepEqual(
+      icmp.map((e) => [
+        e['processName'],
+        e['userId'],
+        (e['args'] as { value: { typeCode?: string } }[])[3]?.value.typeCode,
+      ]),
+      [
+        ['kt-ping', 0, 'EchoRequest'],
+        ['kt-ping', 0, 'EchoReply'],
+      ],
+    );
     assert.deepEqual(await ourProgramsAfterExit(), []);
   });
 

@@ -132,6 +132,22 @@ export async function kevents(...args: string[]): Promise<Kevents> {
   return { pid: Number(m[1]), facts };
 }
 
+/** What build/helpers/netlab printed: the client's pid and the server's (0 when there is none). */
+export interface Lab {
+  readonly pid: number;
+  readonly server: number;
+}
+
+/** Runs build/helpers/netlab ACTION (network traffic in a namespace of its own); throws when it fails. */
+export async function netlab(action: string): Promise<Lab> {
+  const d = await runAsync(resolve(helpers, 'netlab'), [action]);
+  const pid = /^pid (\d+)$/m.exec(d.stdout);
+  const server = /^server (\d+)$/m.exec(d.stdout);
+  if (pid === null || d.code !== 0)
+    throw new Error(`netlab ${action} exited ${d.code}: ${d.stdout}${d.stderr}`);
+  return { pid: Number(pid[1]), server: server === null ? 0 : Number(server[1]) };
+}
+
 /** A running ktrail for tests that talk to it while it runs (signals, HTTP, files). */
 export interface Live {
   readonly child: ChildProcess;
@@ -181,7 +197,7 @@ export async function startKtrail(
 /** ktrail's BPF programs loaded now (bpftool; names cut to 15 characters). */
 export function ourPrograms(): string[] {
   const r = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => /raw_tp__|tp_btf__|kt_/.test(l));
+  return r.stdout.split('\n').filter((l) => /raw_tp__|tp_btf__|kt_|cgroup_skb__|cgroup_sock__/.test(l));
 }
 
 /** ktrail's programs still loaded after up to 3 s (the kernel frees detached programs asynchronously). */

@@ -14,8 +14,10 @@
 
 import { readFileSync } from 'node:fs';
 import { requireCapabilities } from '../../capture/capabilities.js';
+import type { NetStats } from '../../capture/config.js';
 import { type Capture, lostByName, openCapture } from '../../capture/session.js';
 import { eventById } from '../../catalog/index.js';
+import { NET_L7_SNAP } from '../../catalog/net-events.js';
 import { loadConfig, mergeConfig } from '../../config/config.js';
 import { checkFactFilters, parseContainerOptions } from '../../containers/options.js';
 import { openRuntimes, type RuntimeClient, RuntimeError } from '../../containers/runtimes/index.js';
@@ -76,7 +78,6 @@ function listDropped(sinks: readonly Sink[]): string {
     .join(', ');
 }
 
-/** Events a plan prints that can be traced here (heartbeat_event is not among the traced ones). */
 /** The cgroup hierarchy containers are keyed on (--containers cgroupfs.path, cgroupfs.force). */
 function keyedHierarchy(path: string | undefined, force: boolean): ReturnType<typeof chooseHierarchy> {
   let mountinfo = '';
@@ -121,8 +122,29 @@ function openRuntimesOrSay(sockets: Parameters<typeof openRuntimes>[0]): Runtime
   }
 }
 
-const printedCount = (p: TracePlan) =>
-  p.traced.length - p.internal.length + p.derived.length + (p.heartbeatPrinted ? 1 : 0);
+const printedCount = (p: TracePlan) => p.available.length;
+
+const listCounts = (m: ReadonlyMap<string, number>) => [...m].map(([n, v]) => `${n} ${v}`).join(', ');
+
+/** The summary's network part: packets not reported or not kept whole, events cut or not derived. */
+export function netSummary(
+  net: NetStats | undefined,
+  truncated: ReadonlyMap<string, number>,
+  malformed: ReadonlyMap<string, number>,
+): string {
+  let out = '';
+  if (net !== undefined) {
+    const un = net.unattributedIngress + net.unattributedEgress;
+    if (un > 0n)
+      out += `, ${un} packets of sockets no task was seen using (${net.unattributedIngress} in, ${net.unattributedEgress} out)`;
+    if (net.truncated > 0n)
+      out += `, ${net.truncated} DNS/HTTP packets longer than the ${NET_L7_SNAP} bytes kept`;
+    if (net.busy > 0n) out += `, ${net.busy} packets not reported (record areas busy)`;
+  }
+  if (truncated.size > 0) out += `, network events cut short: ${listCounts(truncated)}`;
+  if (malformed.size > 0) out += `, packets that did not parse: ${listCounts(malformed)}`;
+  return out;
+}
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -290,6 +312,7 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
                   errors: () => errors,
                   reloads: () => reloads,
                   containers: () => store.stats(),
+                  net: () => cap?.netStats(),
                 }),
               }
             : {}),
@@ -424,6 +447,7 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
     pipe.reportLoss(lost, native.clocks().realtime, true);
     let kernelFiltered = 0n;
     for (const s of capture.stats().events.values()) kernelFiltered += s.filtered;
+    const net = capture.netStats();
     await capture.close();
     // Events still waiting for a container runtime's answer go on (a bounded wait) before the outputs close.
     await pipe.drain();
@@ -450,7 +474,8 @@ async function trace(args: ParsedArgs, log: Logger): Promise<number> {
         (reloads.ok + reloads.failed > 0 ? `, ${reloads.ok} reloads (${reloads.failed} failed)` : '') +
         (st.containerFactsMissing > 0
           ? `, ${st.containerFactsMissing} container events without runtime facts`
-          : ''),
+          : '') +
+        netSummary(net, st.netTruncated, st.netMalformed),
       {
         reason,
         events: st.printed,

@@ -16,19 +16,6 @@ const ROOTKIT = {
   attackPatternId: 'attack-pattern--0f20e3cb-245b-4a61-8a91-2d93f7cb0e9b',
 };
 
-export const k8sApiConnection = unavailableRule({
-  id: 'TRC-1013',
-  eventName: 'k8s_api_connection',
-  title: 'Kubernetes API server connection detected',
-  description: 'A container process connected to the Kubernetes API server address found in its environment.',
-  severity: 1,
-  mitre: { tactic: '', technique: '', techniqueId: '' },
-  requires: [{ event: 'sched_process_exec' }, { event: 'security_socket_connect' }],
-  unavailableReason:
-    'needs the environment of every container process (sched_process_exec with exec-env) and container ' +
-    'enrichment, which ktrail does not provide yet',
-});
-
 export const procFopsHooking = unavailableRule({
   id: 'TRC-1020',
   eventName: 'proc_fops_hooking',
@@ -52,4 +39,4 @@ export const syscallHooking = unavailableRule({
   unavailableReason: 'needs hooked_syscall (an in-kernel comparison of sys_call_table with kallsyms)',
 });
 
-export const UNAVAILABLE_RULES = [k8sApiConnection, procFopsHooking, syscallHooking];
+export const UNAVAILABLE_RULES = [procFopsHooking, syscallHooking];
