@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KtrailError } from '../errors.js';
+import { trustedProgram } from '../util/trusted-exec.js';
 import { type CapabilityState, hasCapability, readCapabilityState } from './capabilities.js';
 
 /** Why the packet events cannot run here, or undefined when they can. */
@@ -62,9 +63,20 @@ export function withCgroup2Root<T>(
 ): T {
   const mounted = cgroup2Root(mountinfo);
   if (mounted !== undefined) return attach(mounted);
+  // Only root's own mount(8) and umount(8), never one found first in PATH (ktrail runs privileged).
+  let mount: string;
+  let umount: string;
+  try {
+    mount = trustedProgram('mount', ['/usr/bin/mount', '/bin/mount']);
+    umount = trustedProgram('umount', ['/usr/bin/umount', '/bin/umount']);
+  } catch (e) {
+    throw new KtrailError('KERNEL_FEATURE_MISSING', `mounting cgroup v2: ${(e as Error).message}`, {
+      hint: 'mount cgroup2 yourself (mount -t cgroup2 none /sys/fs/cgroup/unified) or leave the network events out',
+    });
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ktrail-cgroup2-'));
   try {
-    const m = spawnSync('mount', ['-t', 'cgroup2', 'none', dir], { encoding: 'utf8' });
+    const m = spawnSync(mount, ['-t', 'cgroup2', 'none', dir], { encoding: 'utf8' });
     if (m.error !== undefined || m.status !== 0) {
       const why = m.error?.message ?? m.stderr.trim();
       throw new KtrailError('KERNEL_FEATURE_MISSING', `mounting cgroup v2 on ${dir}: ${why}`, {
@@ -78,7 +90,7 @@ export function withCgroup2Root<T>(
     } catch (e) {
       failed = e;
     }
-    const u = spawnSync('umount', [dir], { encoding: 'utf8' });
+    const u = spawnSync(umount, [dir], { encoding: 'utf8' });
     if (u.error !== undefined || u.status !== 0)
       // Never expected (nothing holds the mount); said loudly so that the mount is not left unnoticed.
       throw new KtrailError(
