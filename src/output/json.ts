@@ -127,6 +127,16 @@ interface ThreadRun {
   mid: Uint8Array;
   /** `,"syscall":...,"threadEntityId":` + ids */
   tail: Uint8Array;
+  // Arguments that repeat (a storm of one call from one thread): `tail`, the arguments and `],"seq":` as one
+  // run, kept once the same arguments came twice in a row and used while they stay the same.
+  /** The previous event's arguments (not yet cached). */
+  lastArgs: readonly EventArg[] | undefined;
+  /** The cached arguments: name, type, value, problem of each (primitive values only). */
+  argsKey: unknown[] | undefined;
+  /** The array argsKey was taken from (the decoder shares an array while a thread's arguments repeat). */
+  argsRef: readonly EventArg[] | undefined;
+  /** tail + arguments + SEQ, rendered from argsKey. */
+  argsRun: Uint8Array | undefined;
 }
 
 /** The constant start of one argument (`{"name":..,"type":..,"value":`, with a leading comma after the first). */
@@ -222,10 +232,9 @@ export class JsonWriter {
     this.#uint(ev.processorId);
     this.#copy(t.mid);
     this.#num(ev.returnValue);
-    this.#copy(t.tail);
+    if (finding !== undefined) this.#copy(t.tail);
     if (finding === undefined) {
-      if (ev.args.length > 0) this.#writeArgs(ev);
-      this.#copy(SEQ);
+      this.#tailArgs(t, ev);
     } else {
       this.#writeFindingArgs(finding);
       this.#copy(METADATA);
@@ -253,6 +262,33 @@ export class JsonWriter {
     this.#ensure(2);
     this.#buf[this.#len++] = 125; // }
     this.#buf[this.#len++] = 10;
+  }
+
+  /**
+   * `tail`, the event's arguments and `],"seq":`: copied from the thread's cache when the arguments are the
+   * ones cached, else rendered (and cached when they are the same as the previous event's).
+   */
+  #tailArgs(t: ThreadRun, ev: TraceEvent): void {
+    const args = ev.args;
+    const key = t.argsKey;
+    if (key !== undefined && (args === t.argsRef || sameArgs(key, args))) {
+      this.#copy(t.argsRun!);
+      return;
+    }
+    const start = this.#len;
+    this.#copy(t.tail);
+    if (args.length > 0) this.#writeArgs(ev);
+    this.#copy(SEQ);
+    const last = t.lastArgs;
+    t.lastArgs = args;
+    if (last === undefined || (last !== args && !sameArgsAs(last, args))) return;
+    const k = argsKey(args);
+    if (k === undefined) return;
+    t.argsKey = k;
+    t.argsRef = args;
+    // A copy (Buffer#slice would share the writer's buffer, which the next batch overwrites).
+    t.argsRun = new Uint8Array(this.#buf.subarray(start, this.#len));
+    t.lastArgs = undefined;
   }
 
   /** The rule's data then `detectedFrom`, whose `args` are the trigger's arguments as its own line has them. */
@@ -289,7 +325,8 @@ export class JsonWriter {
     this.#ensure(n);
     const buf = this.#buf;
     let o = this.#len;
-    if (n < 64) for (let i = 0; i < n; i++) buf[o++] = b[i]!;
+    // A byte loop wins only for the shortest runs; set() is a memcpy.
+    if (n < 16) for (let i = 0; i < n; i++) buf[o++] = b[i]!;
     else {
       buf.set(b, o);
       o += n;
@@ -503,6 +540,10 @@ export class JsonWriter {
         `,"syscall":${q(ev.syscall)},"stackAddresses":null,"contextFlags":{"containerStarted":${t.containerStarted},` +
           `"isCompat":${ev.isCompat}},"threadEntityId":${t.ids}`,
       );
+      t.lastArgs = undefined;
+      t.argsKey = undefined;
+      t.argsRef = undefined;
+      t.argsRun = undefined;
     }
     return t;
   }
@@ -585,7 +626,56 @@ function renderThread(ev: TraceEvent): ThreadRun {
     containerStarted: false,
     mid: new Uint8Array(0),
     tail: new Uint8Array(0),
+    lastArgs: undefined,
+    argsKey: undefined,
+    argsRef: undefined,
+    argsRun: undefined,
   };
+}
+
+/** A value the argument cache can hold: compared with ===, it decides the rendering. */
+function primitive(v: ArgValue): boolean {
+  return v === null || typeof v !== 'object';
+}
+
+/** name, type, value, problem of each argument, or undefined when a value is an object (not cached). */
+function argsKey(args: readonly EventArg[]): unknown[] | undefined {
+  const k: unknown[] = new Array(args.length * 4);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!primitive(a.value)) return undefined;
+    k[i * 4] = a.name;
+    k[i * 4 + 1] = a.type;
+    k[i * 4 + 2] = a.value;
+    k[i * 4 + 3] = a.problem;
+  }
+  return k;
+}
+
+function sameArgs(key: readonly unknown[], args: readonly EventArg[]): boolean {
+  if (key.length !== args.length * 4) return false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (
+      a.value !== key[i * 4 + 2] ||
+      a.name !== key[i * 4] ||
+      a.type !== key[i * 4 + 1] ||
+      a.problem !== key[i * 4 + 3]
+    )
+      return false;
+  }
+  return true;
+}
+
+function sameArgsAs(x: readonly EventArg[], y: readonly EventArg[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i]!;
+    const b = y[i]!;
+    if (a.value !== b.value || a.name !== b.name || a.type !== b.type || a.problem !== b.problem)
+      return false;
+  }
+  return true;
 }
 
 /** `metadata` of a finding: Tracee's Go structs print `Properties` keys sorted and empty `Tags` as null. */
