@@ -132,6 +132,19 @@ test('JsonWriter: repeated arguments come from the thread cache, across batches 
       event({ args: [] }),
       event(),
     ],
+    [
+      event({ processorId: 0 }),
+      event({ processorId: 0, returnValue: 0 }),
+      event({ processorId: 7, returnValue: 0 }),
+      event({ processorId: 7, returnValue: 0 }),
+      event({ processorId: 1234, returnValue: 0 }),
+      event({ processorId: 0, returnValue: -(2n ** 63n) }),
+      event({ processorId: 0, returnValue: -(2n ** 63n) }),
+      event({ processorId: 0, returnValue: 1 }),
+      event({ timestamp: 5n, processorId: 0, returnValue: 1 }),
+      event({ timestamp: 1764412299999999999n, returnValue: 1 }),
+      event({ timestamp: 1764412300000000000n, returnValue: 1, durationNs: undefined }),
+    ],
   ];
   for (const batch of batches) {
     w.reset();

@@ -137,7 +137,16 @@ interface ThreadRun {
   argsRef: readonly EventArg[] | undefined;
   /** tail + arguments + SEQ, rendered from argsKey. */
   argsRun: Uint8Array | undefined;
+  /** The return value rendered before argsRun in retRun (undefined: none yet), and the previous event's. */
+  runRet: number | bigint | undefined;
+  lastRet: number | bigint | undefined;
+  retRun: Uint8Array | undefined;
+  /** head + processor id + mid, by processor id; emptied when mid changes. */
+  cpuMid: (Uint8Array | undefined)[];
 }
+
+/** Processors whose head+mid run a thread keeps. */
+const MAX_CPU_RUNS = 1024;
 
 /** The constant start of one argument (`{"name":..,"type":..,"value":`, with a leading comma after the first). */
 interface ArgPrefix {
@@ -160,7 +169,8 @@ export class JsonWriter {
   readonly #threads: (ThreadRun | undefined)[] = new Array(THREAD_SLOTS).fill(undefined);
   readonly #args = new Map<EventSpec, ArgPrefix[]>();
   readonly #matched = new Map<bigint, string>();
-  // Epoch-ns timestamps: the seconds of the last one, rendered, so that only the nanoseconds are computed.
+  // Epoch-ns timestamps: `{"timestamp":` and the seconds of the last one, rendered, so that only the
+  // nanoseconds are computed.
   #secBase = -1n;
   #secDigits: Uint8Array = new Uint8Array(0);
 
@@ -226,16 +236,16 @@ export class JsonWriter {
   ): void {
     this.#ensure(512);
     const t = this.#thread(ev, spec, argsNum, matched);
-    this.#copy(OPEN);
-    this.#epochNs(ev.timestamp);
-    this.#copy(t.head);
-    this.#uint(ev.processorId);
-    this.#copy(t.mid);
-    this.#num(ev.returnValue);
-    if (finding !== undefined) this.#copy(t.tail);
+    this.#timestamp(ev.timestamp);
     if (finding === undefined) {
-      this.#tailArgs(t, ev);
+      this.#copy(this.#headMid(t, ev.processorId));
+      this.#retTailArgs(t, ev);
     } else {
+      this.#copy(t.head);
+      this.#uint(ev.processorId);
+      this.#copy(t.mid);
+      this.#num(ev.returnValue);
+      this.#copy(t.tail);
       this.#writeFindingArgs(finding);
       this.#copy(METADATA);
       this.#raw(metadataJson(findingMetadata(finding.rule)));
@@ -264,17 +274,47 @@ export class JsonWriter {
     this.#buf[this.#len++] = 10;
   }
 
+  /** `head`, the processor id and `mid`, as one run per processor (rendered on the thread's first use of it). */
+  #headMid(t: ThreadRun, cpu: number): Uint8Array {
+    let run = cpu < MAX_CPU_RUNS ? t.cpuMid[cpu] : undefined;
+    if (run === undefined) {
+      const start = this.#len;
+      this.#copy(t.head);
+      this.#uint(cpu);
+      this.#copy(t.mid);
+      run = new Uint8Array(this.#buf.subarray(start, this.#len));
+      this.#len = start;
+      if (cpu < MAX_CPU_RUNS) t.cpuMid[cpu] = run;
+    }
+    return run;
+  }
+
   /**
-   * `tail`, the event's arguments and `],"seq":`: copied from the thread's cache when the arguments are the
-   * ones cached, else rendered (and cached when they are the same as the previous event's).
+   * The return value, `tail`, the event's arguments and `],"seq":`. The run from `tail` on is copied from the
+   * thread's cache when the arguments are the ones cached, else rendered (and cached when they are the same
+   * as the previous event's); with the return value the cached one too, the whole run is.
    */
-  #tailArgs(t: ThreadRun, ev: TraceEvent): void {
+  #retTailArgs(t: ThreadRun, ev: TraceEvent): void {
     const args = ev.args;
     const key = t.argsKey;
+    const ret = ev.returnValue;
     if (key !== undefined && (args === t.argsRef || sameArgs(key, args))) {
+      if (ret === t.runRet) {
+        this.#copy(t.retRun!);
+        return;
+      }
+      const start = this.#len;
+      this.#num(ret);
       this.#copy(t.argsRun!);
+      // A return value seen twice in a row joins the cached run.
+      if (ret === t.lastRet) {
+        t.runRet = ret;
+        t.retRun = new Uint8Array(this.#buf.subarray(start, this.#len));
+      }
+      t.lastRet = ret;
       return;
     }
+    this.#num(ret);
     const start = this.#len;
     this.#copy(t.tail);
     if (args.length > 0) this.#writeArgs(ev);
@@ -286,6 +326,9 @@ export class JsonWriter {
     if (k === undefined) return;
     t.argsKey = k;
     t.argsRef = args;
+    t.runRet = undefined;
+    t.retRun = undefined;
+    t.lastRet = ret;
     // A copy (Buffer#slice would share the writer's buffer, which the next batch overwrites).
     t.argsRun = new Uint8Array(this.#buf.subarray(start, this.#len));
     t.lastArgs = undefined;
@@ -353,7 +396,7 @@ export class JsonWriter {
     let o = this.#len + digits;
     this.#len = o;
     while (v >= 100) {
-      const q = Math.floor(v / 100);
+      const q = v < 0x80000000 ? (v / 100) | 0 : Math.floor(v / 100);
       const r = (v - q * 100) * 2;
       buf[--o] = PAIRS[r + 1]!;
       buf[--o] = PAIRS[r]!;
@@ -388,9 +431,13 @@ export class JsonWriter {
     else this.#raw(v.toString());
   }
 
-  /** An epoch-ns bigint: the seconds come from the previous timestamp when they are the same. */
-  #epochNs(v: bigint): void {
+  /**
+   * `{"timestamp":` and an epoch-ns bigint: the key and the seconds come as one run from the previous
+   * timestamp when its seconds are the same.
+   */
+  #timestamp(v: bigint): void {
     if (v <= MAX_SAFE) {
+      this.#copy(OPEN);
       this.#big(v);
       return;
     }
@@ -398,7 +445,7 @@ export class JsonWriter {
     if (ns < 0n || ns >= NS_PER_S) {
       const sec = v / NS_PER_S;
       this.#secBase = sec * NS_PER_S;
-      this.#secDigits = encoder.encode(sec.toString());
+      this.#secDigits = encoder.encode(`{"timestamp":${sec}`);
       ns = v - this.#secBase;
     }
     this.#copy(this.#secDigits);
@@ -408,7 +455,7 @@ export class JsonWriter {
     let o = this.#len + 9;
     this.#len = o;
     for (let i = 0; i < 4; i++) {
-      const q = Math.floor(n / 100);
+      const q = (n / 100) | 0; // n < 10^9: an int32
       const r = (n - q * 100) * 2;
       buf[--o] = PAIRS[r + 1]!;
       buf[--o] = PAIRS[r]!;
@@ -544,6 +591,9 @@ export class JsonWriter {
       t.argsKey = undefined;
       t.argsRef = undefined;
       t.argsRun = undefined;
+      t.runRet = undefined;
+      t.retRun = undefined;
+      t.cpuMid = [];
     }
     return t;
   }
@@ -630,6 +680,10 @@ function renderThread(ev: TraceEvent): ThreadRun {
     argsKey: undefined,
     argsRef: undefined,
     argsRun: undefined,
+    runRet: undefined,
+    lastRet: undefined,
+    retRun: undefined,
+    cpuMid: [],
   };
 }
 
