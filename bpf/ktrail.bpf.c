@@ -35,10 +35,23 @@
 
 static const __u32 zero = 0;
 
+#ifdef KT_BENCH_WRITABLE_FLAGS
+/*
+ * A benchmark-only build (bench/Makefile): every fast path on, but the switches in writable data, so that
+ * each test runs in the program instead of being decided by the verifier; it measures what read-only
+ * settings buy. The tracer never loads it.
+ */
+__u32 kt_bench_flags SEC(".data.bench") = KT_SET_TASK_STORAGE | KT_SET_DIRECT_TASK | KT_SET_WAKE_CROSSING |
+					  KT_SET_RING_RESERVE | KT_SET_STR_ONCE;
+#define KT_FLAGS kt_bench_flags
+#else
+#define KT_FLAGS kt_settings.flags
+#endif
+
 /* True when this run takes the fast path `flag` (kt_settings.flags: read-only, so the other path is dropped). */
 static __always_inline bool kt_set(__u32 flag)
 {
-	return (kt_settings.flags & flag) != 0;
+	return (KT_FLAGS & flag) != 0;
 }
 
 /* True when the current syscall is a 32-bit one; `btf`: the program may load through BTF-typed pointers. */
@@ -392,6 +405,48 @@ static __always_inline bool kt_has_magic(const struct syscall_cfg_t *cfg, __u64 
 	       ((matched & cfg->kev[1].selected) && cfg->kev[1].kind == KT_KE_MAGIC_WRITE);
 }
 
+/*
+ * The argument (index) of a path that both the syscall record and a wanted security_file_open carry as a
+ * string (kevent_cfg_t.path_arg, an ARG_STR argument), or -1.
+ */
+static __always_inline int kt_shared_path(const struct syscall_cfg_t *cfg, __u64 matched)
+{
+	for (int i = 0; i < KT_KEVENTS; i++) {
+		const struct kevent_cfg_t *kc = &cfg->kev[i];
+		__u8 p = kc->path_arg;
+		if ((matched & kc->selected) && kc->kind == KT_KE_FILE_OPEN && p < KT_MAX_ARGS &&
+		    cfg->kind[p] == ARG_STR)
+			return p;
+	}
+	return -1;
+}
+
+/*
+ * The address of argument `arg`'s string in the payload built in `s` (`len` bytes), when it was read whole
+ * (BLOB_OK: the NUL the read left follows it); else 0.
+ */
+static __always_inline __u64 kt_blob_str(struct scratch_t *s, const struct syscall_cfg_t *cfg, int arg, __u32 len)
+{
+	__u32 off = 0;
+	for (int j = 0; j < KT_MAX_ARGS; j++) {
+		if (j >= arg)
+			break;
+		__u8 kind = cfg->kind[j];
+		if (kind == ARG_NONE || kind == ARG_REG || kind > ARG_INT_PTR)
+			continue;
+		if (off > KT_PAYLOAD_MAX)
+			return 0;
+		struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
+		off += sizeof(*bh) + bh->len;
+	}
+	if (off > KT_PAYLOAD_MAX || off + sizeof(struct blob_hdr_t) > len)
+		return 0;
+	struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
+	if (bh->status != BLOB_OK || bh->kind != ARG_STR)
+		return 0;
+	return (__u64)(s->payload + off + sizeof(*bh));
+}
+
 /* x86_64 number of the syscall `nr` of a compat task, or -1 when it has none (then it is untraced). */
 static __always_inline long kt_native_nr(__u32 nr, bool compat)
 {
@@ -572,11 +627,23 @@ static __always_inline int kt_sys_exit(struct pt_regs *regs, long ret, bool btf)
 			return 0;
 		}
 	}
+	__u64 sm = matched & cfg->selected;
+	/* The syscall record's arguments first when security_file_open would read its path again (one read). */
+	struct scratch_t *pre = NULL;
+	if (kt_set(KT_SET_STR_ONCE) && sm && !(e.flags & KT_F_NO_ENTRY) && cfg->emit == EMIT_EXIT &&
+	    !kt_small(cfg, sm)) {
+		int p = kt_shared_path(cfg, matched);
+		if (p >= 0)
+			pre = bpf_map_lookup_elem(&scratch_map, &zero);
+		if (pre) {
+			len = kt_put_args(pre, cfg, &e);
+			e.str_src = kt_blob_str(pre, cfg, p, len);
+		}
+	}
 	/* The kernel events first: the syscall record's filters must not decide for them. */
 	if (!(e.flags & KT_F_NO_ENTRY))
 		kt_kevents(cfg, &e, retval, matched, 0, btf);
 
-	__u64 sm = matched & cfg->selected;
 	if (sm & cfg->filtered)
 		sm = kt_filters_num(cfg, &e, retval, 0, sm);
 	if (!sm) {
@@ -594,7 +661,9 @@ static __always_inline int kt_sys_exit(struct pt_regs *regs, long ret, bool btf)
 	struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 0;
-	if (cfg->emit == EMIT_ENTRY_EXIT) {
+	if (pre) {
+		/* built above */
+	} else if (cfg->emit == EMIT_ENTRY_EXIT) {
 		struct pending_t *p = bpf_map_lookup_elem(&pending_map, &tid);
 		if (p) {
 			len = e.payload_len;

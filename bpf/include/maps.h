@@ -62,6 +62,8 @@ enum kt_setting_flag {
 				     * past it) */
 	KT_SET_RING_RESERVE = 0x8, /* build small syscall records in place in the ring (else in scratch_map, then
 				    * bpf_ringbuf_output) */
+	KT_SET_STR_ONCE = 0x10,    /* a path both the syscall record and security_file_open carry is read from
+				    * the caller once (else once for each) */
 };
 
 /* kt_settings: the run's settings; `const volatile` so that userspace can set them before load only. */
@@ -191,6 +193,9 @@ struct entry_t {
 	__u32 tid;               /* the thread's id at entry: pending_map's key (an exec from a thread ends
 				  * with the leader's id) */
 	__u64 matched;           /* policies still matching after the entry's scope checks */
+	__u64 str_src;           /* at exit only: the kernel copy of the path argument the syscall record read
+				  * (KT_SET_STR_ONCE), which security_file_open copies instead of reading the
+				  * caller's memory again; 0 = none */
 };
 
 /* entry_t.nr of a task_entry_storage slot whose entry was taken by its exit (or never written). */

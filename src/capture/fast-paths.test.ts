@@ -59,7 +59,12 @@ describe('the traced bitmaps', () => {
 
 describe('fast paths', () => {
   const F = kt_setting_flag;
-  const all = F.KT_SET_TASK_STORAGE | F.KT_SET_DIRECT_TASK | F.KT_SET_WAKE_CROSSING | F.KT_SET_RING_RESERVE;
+  const all =
+    F.KT_SET_TASK_STORAGE |
+    F.KT_SET_DIRECT_TASK |
+    F.KT_SET_WAKE_CROSSING |
+    F.KT_SET_RING_RESERVE |
+    F.KT_SET_STR_ONCE;
   const features = (over: Partial<FeatureReport> = {}): FeatureReport => ({
     root: true,
     btf: true,
@@ -80,6 +85,7 @@ describe('fast paths', () => {
     assert.equal(fastPathFlags(features({ tpBtf: false })), all & ~F.KT_SET_DIRECT_TASK);
     assert.equal(fastPathFlags(features(), { ringReserve: false }), all & ~F.KT_SET_RING_RESERVE);
     assert.equal(fastPathFlags(features(), { wakeOnCrossing: false }), all & ~F.KT_SET_WAKE_CROSSING);
+    assert.equal(fastPathFlags(features(), { strOnce: false }), all & ~F.KT_SET_STR_ONCE);
     assert.equal(fastPathFlags(features(), { taskStorage: false, directTask: false }), all & ~3);
   });
 

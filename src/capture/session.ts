@@ -121,6 +121,8 @@ export interface FastPaths {
   readonly wakeOnCrossing?: boolean;
   /** Build small syscall records in place in the ring; off: in a per-CPU scratch area, then copied. */
   readonly ringReserve?: boolean;
+  /** Read a path the syscall record and security_file_open both carry once; off: once for each. */
+  readonly strOnce?: boolean;
 }
 
 /** The kt_settings_t.flags word for `wanted` on a kernel with `features`. */
@@ -131,6 +133,7 @@ export function fastPathFlags(features: FeatureReport, wanted: FastPaths = {}): 
   if (features.tpBtf && wanted.directTask !== false) flags |= F.KT_SET_DIRECT_TASK;
   if (wanted.wakeOnCrossing !== false) flags |= F.KT_SET_WAKE_CROSSING;
   if (wanted.ringReserve !== false) flags |= F.KT_SET_RING_RESERVE;
+  if (wanted.strOnce !== false) flags |= F.KT_SET_STR_ONCE;
   return flags;
 }
 const DEFAULT_RING_BYTES = 8 << 20;
