@@ -5,6 +5,24 @@ import type { Results } from './run.js';
 
 const BASE = 'nothing attached';
 const FLOOR = 'empty raw_tp program (floor)';
+const ALL_ON = 'ktrail capture, every fast path';
+
+/** What each kernel fast path changes, by its lever row (run.ts LEVERS). */
+const LEVER_NOTES: Record<string, string> = {
+  'without task storage (LRU hash pairs entry and exit)':
+    'entry/exit pairing in task-local storage (bpf_task_storage_get) instead of an LRU hash update, lookup and delete',
+  'without direct task reads (probe reads, as raw_tp)':
+    'the 20-odd task fields of the header read with direct loads through bpf_get_current_task_btf() instead of bpf_probe_read_kernel',
+  'without wakeups at the crossing only (every record past the mark wakes)':
+    'one consumer wakeup per crossing of the wakeup mark instead of one per record once the mark is passed',
+  'without ring reserve (per-CPU scratch, then bpf_ringbuf_output)':
+    'small syscall records reserved and built in the ring instead of a per-CPU scratch area copied by bpf_ringbuf_output',
+  'raw_tp programs (the fallback: probe reads throughout)':
+    'the tp_btf programs (typed registers, direct loads) instead of the raw_tp fallback',
+  'switches in writable data (every fast path, each tested at run time)':
+    'the fast-path switches (and every run setting) in read-only data, which the verifier resolves at load, instead of ' +
+    'writable data tested by the program each time (a build of the same source, bench/Makefile)',
+};
 
 export function renderMarkdown(r: Results): string {
   const L: string[] = [];
@@ -83,7 +101,72 @@ export function renderMarkdown(r: Results): string {
     L.push('');
   }
 
+  if (r.levers !== undefined) {
+    const lv = r.levers;
+    L.push('## 1c. Kernel fast paths, one lever at a time (what each bought)');
+    L.push('');
+    L.push(
+      "ktrail's capture of delete_module opened in the bench process (src/capture, the consumer only counts records) " +
+        'with every fast path, then with one turned off (CaptureSpec.fastPaths, a bit of the read-only settings: the ' +
+        'verifier drops the path not taken), alternated with the floor and the minimal tracer in each repetition. ' +
+        "Caller CPU ns per call; *BPF ns* is the time the tracer's programs ran per delete_module call " +
+        '(kernel.bpf_stats_enabled, on for this suite only: it adds two clock reads to every program run, about 50 ns ' +
+        "here, so these rows run a little slower than section 1's). The delta is the row against every fast path: what " +
+        'the lever buys.',
+    );
+    L.push('');
+    L.push(
+      '| configuration | getppid ns | delete_module, caller CPU ns | added (CPU) | BPF ns per delete_module | lever buys (caller CPU) | lever buys (BPF ns) |',
+    );
+    L.push('|---|---|---|---|---|---|---|');
+    const cpu0 = lv.delmodCpu[BASE]?.median ?? Number.NaN;
+    const allCpu = lv.delmodCpu[ALL_ON]?.median ?? Number.NaN;
+    const allBpf = lv.bpfNs[ALL_ON]?.median ?? Number.NaN;
+    for (const k of lv.configs) {
+      const c = lv.delmodCpu[k]?.median ?? Number.NaN;
+      const b = lv.bpfNs[k]?.median ?? Number.NaN;
+      const lever = LEVER_NOTES[k] !== undefined;
+      L.push(
+        `| ${k} | ${fmtSummary(lv.getppid[k])} | ${fmtSummary(lv.delmodCpu[k])} | ${k === BASE ? '-' : `${fmtNum(c - cpu0)} ns`} | ${Number.isFinite(b) ? fmtSummary(lv.bpfNs[k]) : '-'} | ${lever ? `${fmtNum(c - allCpu)} ns` : '-'} | ${lever ? `${fmtNum(b - allBpf)} ns` : '-'} |`,
+      );
+    }
+    L.push('');
+    for (const k of lv.configs) if (LEVER_NOTES[k] !== undefined) L.push(`- *${k}*: ${LEVER_NOTES[k]}.`);
+    L.push('');
+    const op = lv.open;
+    if (op !== undefined && op.configs.length > 1) {
+      L.push(
+        'Reading each string once: `openat("/usr/bin/env")` + `close` (one call counted) with openat and ' +
+          "security_file_open both selected, whose records both carry the caller's path; with the lever the " +
+          "kernel event copies the syscall record's copy instead of reading the caller's memory again.",
+      );
+      L.push('');
+      L.push(
+        '| configuration | openat+close, caller CPU ns | added (CPU) | BPF ns per call | lever buys (caller CPU) | lever buys (BPF ns) |',
+      );
+      L.push('|---|---|---|---|---|---|');
+      const o0 = op.cpu[BASE]?.median ?? Number.NaN;
+      const [on] = op.configs.filter((k) => k !== BASE);
+      const onCpu = op.cpu[on ?? '']?.median ?? Number.NaN;
+      const onBpf = op.bpfNs[on ?? '']?.median ?? Number.NaN;
+      for (const k of op.configs) {
+        const c = op.cpu[k]?.median ?? Number.NaN;
+        const b = op.bpfNs[k]?.median ?? Number.NaN;
+        const lever = k.startsWith('without');
+        L.push(
+          `| ${k} | ${fmtSummary(op.cpu[k])} | ${k === BASE ? '-' : `${fmtNum(c - o0)} ns`} | ${Number.isFinite(b) ? fmtSummary(op.bpfNs[k]) : '-'} | ${lever ? `${fmtNum(c - onCpu)} ns` : '-'} | ${lever ? `${fmtNum(b - onBpf)} ns` : '-'} |`,
+        );
+      }
+      L.push('');
+    }
+  }
+
   L.push(`## 2. Throughput and loss (delete_module storm, ${r.options.stormMs / 1000} s)`);
+  L.push('');
+  if (r.untracedCallsPerS !== undefined)
+    L.push(
+      `One thread makes ${fmtSummary(r.untracedCallsPerS)} delete_module calls per second with nothing attached (the untraced call rate).`,
+    );
   L.push('');
   L.push(
     'ktrail writes `-o json` to a file that is read back: events are JSON lines, `seq` must form 1..N with every ' +
@@ -120,26 +203,42 @@ export function renderMarkdown(r: Results): string {
     L.push(
       `| the pipeline of \`-e delete_module -o json\` (Pipeline.push: decode, enrich, match, rules, JSON, write to /dev/null) | ${fmtSummary(p.pipeline)} |`,
     );
+    for (const b of p.baselines ?? [])
+      L.push(
+        `| the same pipeline at commit ${b.label.replace(/^(\w+) /, '$1: ')} (its own modules, same batches, alternated) | ${fmtSummary(b.pipeline)} |`,
+      );
     L.push('');
+    if (p.profile !== undefined) {
+      L.push('### Profile of the pipeline (V8 sampling profiler, self time, one pass of the measurement)');
+      L.push('');
+      L.push('| function | share of samples |');
+      L.push('|---|---|');
+      for (const f of p.profile.top) L.push(`| \`${f.fn}\` | ${f.pct.toFixed(1)}% |`);
+      L.push('');
+    }
   }
 
-  L.push('## 4. Start-up and memory');
-  L.push('');
-  L.push('| what | value |');
-  L.push('|---|---|');
-  if (r.startup !== undefined) {
-    L.push(
-      `| launch of \`ktrail -e delete_module -o json\` to its first event line (delete_module called 10k/s from before the launch) | ${fmtSummary(r.startup.firstEventMs, 0, ' ms')} |`,
-    );
-    L.push(`| of which openCapture (ktrail's "started in") | ${fmtSummary(r.startup.attachMs, 0, ' ms')} |`);
+  if (r.startup !== undefined || r.rss !== undefined) {
+    L.push('## 4. Start-up and memory');
+    L.push('');
+    L.push('| what | value |');
+    L.push('|---|---|');
+    if (r.startup !== undefined) {
+      L.push(
+        `| launch of \`ktrail -e delete_module -o json\` to its first event line (delete_module called 10k/s from before the launch) | ${fmtSummary(r.startup.firstEventMs, 0, ' ms')} |`,
+      );
+      L.push(
+        `| of which openCapture (ktrail's "started in") | ${fmtSummary(r.startup.attachMs, 0, ' ms')} |`,
+      );
+    }
+    if (r.rss !== undefined) {
+      L.push(`| RSS idle | ${r.rss.idleMiB.toFixed(1)} MiB |`);
+      L.push(
+        `| RSS peak with ${fmtNum(r.rss.rate)} calls/s made for 4 s (-o json >/dev/null) | ${r.rss.peakMiB.toFixed(1)} MiB (${fmtNum(r.rss.delivered)} delivered, ${fmtNum(r.rss.lost)} lost) |`,
+      );
+    }
+    L.push('');
   }
-  if (r.rss !== undefined) {
-    L.push(`| RSS idle | ${r.rss.idleMiB.toFixed(1)} MiB |`);
-    L.push(
-      `| RSS peak with ${fmtNum(r.rss.rate)} calls/s made for 4 s (-o json >/dev/null) | ${r.rss.peakMiB.toFixed(1)} MiB (${fmtNum(r.rss.delivered)} delivered, ${fmtNum(r.rss.lost)} lost) |`,
-    );
-  }
-  L.push('');
 
   if (r.profile !== undefined) {
     L.push('## Profile of ktrail during a 1-thread storm (V8 sampling profiler, self time)');
