@@ -1,6 +1,6 @@
 /** Renders the results of one `npm run bench` as BENCHMARKS.md. */
 
-import { fmtNum, fmtRatio, fmtSummary } from './lib/stats.js';
+import { fmtNum, fmtRatio, fmtSummary, type Summary } from './lib/stats.js';
 import type { Results } from './run.js';
 
 const BASE = 'nothing attached';
@@ -23,6 +23,14 @@ const LEVER_NOTES: Record<string, string> = {
     'the fast-path switches (and every run setting) in read-only data, which the verifier resolves at load, instead of ' +
     'writable data tested by the program each time (a build of the same source, bench/Makefile)',
 };
+
+/** `abc1234: subject` from bench/baseline.sh's `abc1234 subject` line, the subject cut at a word. */
+function commitLabel(label: string): string {
+  const [sha, ...rest] = label.split(' ');
+  let subject = rest.join(' ');
+  if (subject.length > 60) subject = `${subject.slice(0, 60).replace(/\s+\S*$/, '')} ...`;
+  return subject === '' ? (sha ?? label) : `${sha}: ${subject}`;
+}
 
 export function renderMarkdown(r: Results): string {
   const L: string[] = [];
@@ -197,16 +205,24 @@ export function renderMarkdown(r: Results): string {
       `${p.batches} captured batches (${fmtNum(p.events)} real delete_module records) pushed again and again through the live command's pipeline in one process.`,
     );
     L.push('');
-    L.push('| stage | events/s |');
-    L.push('|---|---|');
-    L.push(`| decode only (Decoder.decodeBatch) | ${fmtSummary(p.decode)} |`);
-    L.push(
-      `| the pipeline of \`-e delete_module -o json\` (Pipeline.push: decode, enrich, match, rules, JSON, write to /dev/null) | ${fmtSummary(p.pipeline)} |`,
-    );
-    for (const b of p.baselines ?? [])
-      L.push(
-        `| the same pipeline at commit ${b.label.replace(/^(\w+) /, '$1: ')} (its own modules, same batches, alternated) | ${fmtSummary(b.pipeline)} |`,
-      );
+    L.push('| stage | events/s | vs the row above |');
+    L.push('|---|---|---|');
+    L.push(`| decode only (Decoder.decodeBatch) | ${fmtSummary(p.decode)} | - |`);
+    // Earlier commits oldest first, then this tree: each row's ratio to the one above is what that step bought.
+    const rows: [string, Summary][] = [
+      ...(p.baselines ?? []).map((b): [string, Summary] => [
+        `the same pipeline at commit ${commitLabel(b.label)} (its own modules, same batches, alternated)`,
+        b.pipeline,
+      ]),
+      [
+        'the pipeline of `-e delete_module -o json` in this tree (Pipeline.push: decode, enrich, match, rules, JSON, write to /dev/null)',
+        p.pipeline,
+      ],
+    ];
+    rows.forEach(([what, v], i) => {
+      const prev = i > 0 ? rows[i - 1]![1].median : Number.NaN;
+      L.push(`| ${what} | ${fmtSummary(v)} | ${i > 0 ? fmtRatio(v.median / prev) : '-'} |`);
+    });
     L.push('');
     if (p.profile !== undefined) {
       L.push('### Profile of the pipeline (V8 sampling profiler, self time, one pass of the measurement)');

@@ -943,6 +943,11 @@ async function main(): Promise<void> {
   if (opts.suites.length < SUITES.length) res.notes.push(`partial run: --suites ${opts.suites.join(',')}`);
   const peers = opts.peers ? ensurePeers(res.notes) : { bpftrace: false, auditd: false };
   if (!opts.peers) res.notes.push('peers skipped (--no-peers)');
+  // Run counters on add two clock reads to every BPF program run: every row would carry them.
+  if (readFileSync(BPF_STATS, 'utf8').trim() !== '0')
+    res.notes.push(
+      `kernel.bpf_stats_enabled was ${readFileSync(BPF_STATS, 'utf8').trim()} at the start: every BPF program run in every section paid for its run counters`,
+    );
   if (peers.bpftrace && !mountTracefs(res.notes)) peers.bpftrace = false;
   res.machine = machine();
   const t0 = performance.now();
