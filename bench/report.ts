@@ -24,6 +24,43 @@ const LEVER_NOTES: Record<string, string> = {
     'writable data tested by the program each time (a build of the same source, bench/Makefile)',
 };
 
+const PAIR = 'empty raw_tp programs on sys_enter and sys_exit';
+const MINI = 'minimal ring-buffer tracer (C consumer)';
+const K_NONE = 'ktrail -e delete_module -o none';
+
+/**
+ * What the issue-16 rows of the targets table rest on, from the same run: how far the unselected-call
+ * ratios are from the floor's own spread, and the delivery rate the minimal tracer's cost per call allows.
+ */
+function issue16(r: Results): string[] {
+  const o = r.overhead;
+  const med = (t: Record<string, Summary>, k: string) => t[k]?.median ?? Number.NaN;
+  const floor = o.getppid[FLOOR];
+  const L: string[] = [];
+  if (floor !== undefined && o.getppid[PAIR] !== undefined) {
+    const spread = (100 * (floor.max - floor.min)) / floor.median;
+    L.push(
+      `- Unselected calls: ktrail runs two programs (sys_enter and sys_exit); two empty ones cost ${fmtRatio(med(o.getppid, PAIR) / floor.median)} ` +
+        `the floor in this run, and the floor's own getppid samples spread over ${spread.toFixed(0)}% of its median (min-max), ` +
+        'so ratios this close to 1 are within the noise of this shared 2-CPU machine.',
+    );
+  }
+  const cpu0 = med(o.delmodCpu, BASE);
+  const mini = med(o.delmodCpu, MINI) - cpu0;
+  if (Number.isFinite(mini) && r.untracedCallsPerS !== undefined) {
+    const ceiling = cpu0 / (cpu0 + mini);
+    L.push(
+      `- Delivery from one producer thread: an untraced delete_module costs its caller ${fmtNum(cpu0)} ns of CPU and the minimal ` +
+        `tracer adds ${fmtNum(mini)} ns, so a thread paying no more than the minimal tracer makes at most ${(100 * ceiling).toFixed(0)}% ` +
+        'of its untraced call rate (before any consumer competes for the CPUs); 80% needs a traced call to add at most ' +
+        `${fmtNum(cpu0 / 4)} ns, about what two empty programs add (${fmtNum(med(o.delmodCpu, PAIR) - cpu0)} ns). ` +
+        `ktrail -e delete_module adds ${fmtNum(med(o.delmodCpu, K_NONE) - cpu0)} ns.`,
+    );
+  }
+  if (L.length === 0) return [];
+  return ['Reading the issue-16 rows (cost per event, unselected calls, delivery):', '', ...L, ''];
+}
+
 /** `abc1234: subject` from bench/baseline.sh's `abc1234 subject` line, the subject cut at a word. */
 function commitLabel(label: string): string {
   const [sha, ...rest] = label.split(' ');
@@ -52,6 +89,8 @@ export function renderMarkdown(r: Results): string {
   for (const t of r.targets)
     L.push(`| ${t.what} | ${t.value} | ${t.target} | ${t.status === 'ok' ? 'ok' : `**${t.status}**`} |`);
   L.push('');
+
+  L.push(...issue16(r));
 
   L.push('## 1. Overhead per call (ns, one thread)');
   L.push('');

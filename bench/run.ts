@@ -12,7 +12,8 @@
  * Writes bench/results/latest.json and BENCHMARKS.md (generated). Needs root and a built tree (npm run setup).
  * Options: --reps N (default 5), --storm-ms MS (default 3000), --quick (2 reps, 1 s storms), --no-peers,
  * --suites LIST (a comma-separated subset of SUITES), --baseline DIRS (trees of earlier commits built by
- * bench/baseline.sh, measured beside this one).
+ * bench/baseline.sh, measured beside this one); --render alone writes BENCHMARKS.md again from
+ * bench/results/latest.json without measuring.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -927,6 +928,13 @@ function machine(): Record<string, string> {
 }
 
 async function main(): Promise<void> {
+  // --render: BENCHMARKS.md again from the last run's results (after a change to report.ts), measuring nothing.
+  if (process.argv.slice(2).join(' ') === '--render') {
+    const res = JSON.parse(readFileSync(resolve(ROOT, 'bench', 'results', 'latest.json'), 'utf8')) as Results;
+    writeFileSync(resolve(ROOT, 'BENCHMARKS.md'), renderMarkdown(res));
+    log(`rendered BENCHMARKS.md from bench/results/latest.json (run ${res.generatedAt})`);
+    return;
+  }
   const opts = parseOptions(process.argv.slice(2));
   checkBuilt();
   rmSync(TMP, { recursive: true, force: true });
