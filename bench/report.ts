@@ -1,11 +1,74 @@
 /** Renders the results of one `npm run bench` as BENCHMARKS.md. */
 
 import { renderNetStream } from './lib/net-stream.js';
-import { fmtNum, fmtRatio, fmtSummary } from './lib/stats.js';
+import { fmtNum, fmtRatio, fmtSummary, type Summary } from './lib/stats.js';
 import type { Results } from './run.js';
 
 const BASE = 'nothing attached';
 const FLOOR = 'empty raw_tp program (floor)';
+const ALL_ON = 'ktrail capture, every fast path';
+
+/** What each kernel fast path changes, by its lever row (run.ts LEVERS). */
+const LEVER_NOTES: Record<string, string> = {
+  'without task storage (LRU hash pairs entry and exit)':
+    'entry/exit pairing in task-local storage (bpf_task_storage_get) instead of an LRU hash update, lookup and delete',
+  'without direct task reads (probe reads, as raw_tp)':
+    'the 20-odd task fields of the header read with direct loads through bpf_get_current_task_btf() instead of bpf_probe_read_kernel',
+  'without wakeups at the crossing only (every record past the mark wakes)':
+    'one consumer wakeup per crossing of the wakeup mark instead of one per record once the mark is passed',
+  'without ring reserve (per-CPU scratch, then bpf_ringbuf_output)':
+    'small syscall records reserved and built in the ring instead of a per-CPU scratch area copied by bpf_ringbuf_output',
+  'raw_tp programs (the fallback: probe reads throughout)':
+    'the tp_btf programs (typed registers, direct loads) instead of the raw_tp fallback',
+  'switches in writable data (every fast path, each tested at run time)':
+    'the fast-path switches (and every run setting) in read-only data, which the verifier resolves at load, instead of ' +
+    'writable data tested by the program each time (a build of the same source, bench/Makefile)',
+};
+
+const PAIR = 'empty raw_tp programs on sys_enter and sys_exit';
+const MINI = 'minimal ring-buffer tracer (C consumer)';
+const K_NONE = 'ktrail -e delete_module -o none';
+
+/**
+ * What the issue-16 rows of the targets table rest on, from the same run: how far the unselected-call
+ * ratios are from the floor's own spread, and the delivery rate the minimal tracer's cost per call allows.
+ */
+function issue16(r: Results): string[] {
+  const o = r.overhead;
+  const med = (t: Record<string, Summary>, k: string) => t[k]?.median ?? Number.NaN;
+  const floor = o.getppid[FLOOR];
+  const L: string[] = [];
+  if (floor !== undefined && o.getppid[PAIR] !== undefined) {
+    const spread = (100 * (floor.max - floor.min)) / floor.median;
+    L.push(
+      `- Unselected calls: ktrail runs two programs (sys_enter and sys_exit); two empty ones cost ${fmtRatio(med(o.getppid, PAIR) / floor.median)} ` +
+        `the floor in this run, and the floor's own getppid samples spread over ${spread.toFixed(0)}% of its median (min-max), ` +
+        'so ratios this close to 1 are within the noise of this shared 2-CPU machine.',
+    );
+  }
+  const cpu0 = med(o.delmodCpu, BASE);
+  const mini = med(o.delmodCpu, MINI) - cpu0;
+  if (Number.isFinite(mini) && r.untracedCallsPerS !== undefined) {
+    const ceiling = cpu0 / (cpu0 + mini);
+    L.push(
+      `- Delivery from one producer thread: an untraced delete_module costs its caller ${fmtNum(cpu0)} ns of CPU and the minimal ` +
+        `tracer adds ${fmtNum(mini)} ns, so a thread paying no more than the minimal tracer makes at most ${(100 * ceiling).toFixed(0)}% ` +
+        'of its untraced call rate (before any consumer competes for the CPUs); 80% needs a traced call to add at most ' +
+        `${fmtNum(cpu0 / 4)} ns, about what two empty programs add (${fmtNum(med(o.delmodCpu, PAIR) - cpu0)} ns). ` +
+        `ktrail -e delete_module adds ${fmtNum(med(o.delmodCpu, K_NONE) - cpu0)} ns.`,
+    );
+  }
+  if (L.length === 0) return [];
+  return ['Reading the issue-16 rows (cost per event, unselected calls, delivery):', '', ...L, ''];
+}
+
+/** `abc1234: subject` from bench/baseline.sh's `abc1234 subject` line, the subject cut at a word. */
+function commitLabel(label: string): string {
+  const [sha, ...rest] = label.split(' ');
+  let subject = rest.join(' ');
+  if (subject.length > 60) subject = `${subject.slice(0, 60).replace(/\s+\S*$/, '')} ...`;
+  return subject === '' ? (sha ?? label) : `${sha}: ${subject}`;
+}
 
 export function renderMarkdown(r: Results): string {
   const L: string[] = [];
@@ -27,6 +90,8 @@ export function renderMarkdown(r: Results): string {
   for (const t of r.targets)
     L.push(`| ${t.what} | ${t.value} | ${t.target} | ${t.status === 'ok' ? 'ok' : `**${t.status}**`} |`);
   L.push('');
+
+  L.push(...issue16(r));
 
   L.push('## 1. Overhead per call (ns, one thread)');
   L.push('');
@@ -84,9 +149,74 @@ export function renderMarkdown(r: Results): string {
     L.push('');
   }
 
+  if (r.levers !== undefined) {
+    const lv = r.levers;
+    L.push('## 1c. Kernel fast paths, one lever at a time (what each bought)');
+    L.push('');
+    L.push(
+      "ktrail's capture of delete_module opened in the bench process (src/capture, the consumer only counts records) " +
+        'with every fast path, then with one turned off (CaptureSpec.fastPaths, a bit of the read-only settings: the ' +
+        'verifier drops the path not taken), alternated with the floor and the minimal tracer in each repetition. ' +
+        "Caller CPU ns per call; *BPF ns* is the time the tracer's programs ran per delete_module call " +
+        '(kernel.bpf_stats_enabled, on for this suite only: it adds two clock reads to every program run, about 50 ns ' +
+        "here, so these rows run a little slower than section 1's). The delta is the row against every fast path: what " +
+        'the lever buys.',
+    );
+    L.push('');
+    L.push(
+      '| configuration | getppid ns | delete_module, caller CPU ns | added (CPU) | BPF ns per delete_module | lever buys (caller CPU) | lever buys (BPF ns) |',
+    );
+    L.push('|---|---|---|---|---|---|---|');
+    const cpu0 = lv.delmodCpu[BASE]?.median ?? Number.NaN;
+    const allCpu = lv.delmodCpu[ALL_ON]?.median ?? Number.NaN;
+    const allBpf = lv.bpfNs[ALL_ON]?.median ?? Number.NaN;
+    for (const k of lv.configs) {
+      const c = lv.delmodCpu[k]?.median ?? Number.NaN;
+      const b = lv.bpfNs[k]?.median ?? Number.NaN;
+      const lever = LEVER_NOTES[k] !== undefined;
+      L.push(
+        `| ${k} | ${fmtSummary(lv.getppid[k])} | ${fmtSummary(lv.delmodCpu[k])} | ${k === BASE ? '-' : `${fmtNum(c - cpu0)} ns`} | ${Number.isFinite(b) ? fmtSummary(lv.bpfNs[k]) : '-'} | ${lever ? `${fmtNum(c - allCpu)} ns` : '-'} | ${lever ? `${fmtNum(b - allBpf)} ns` : '-'} |`,
+      );
+    }
+    L.push('');
+    for (const k of lv.configs) if (LEVER_NOTES[k] !== undefined) L.push(`- *${k}*: ${LEVER_NOTES[k]}.`);
+    L.push('');
+    const op = lv.open;
+    if (op !== undefined && op.configs.length > 1) {
+      L.push(
+        'Reading each string once: `openat("/usr/bin/env")` + `close` (one call counted) with openat and ' +
+          "security_file_open both selected, whose records both carry the caller's path; with the lever the " +
+          "kernel event copies the syscall record's copy instead of reading the caller's memory again.",
+      );
+      L.push('');
+      L.push(
+        '| configuration | openat+close, caller CPU ns | added (CPU) | BPF ns per call | lever buys (caller CPU) | lever buys (BPF ns) |',
+      );
+      L.push('|---|---|---|---|---|---|');
+      const o0 = op.cpu[BASE]?.median ?? Number.NaN;
+      const [on] = op.configs.filter((k) => k !== BASE);
+      const onCpu = op.cpu[on ?? '']?.median ?? Number.NaN;
+      const onBpf = op.bpfNs[on ?? '']?.median ?? Number.NaN;
+      for (const k of op.configs) {
+        const c = op.cpu[k]?.median ?? Number.NaN;
+        const b = op.bpfNs[k]?.median ?? Number.NaN;
+        const lever = k.startsWith('without');
+        L.push(
+          `| ${k} | ${fmtSummary(op.cpu[k])} | ${k === BASE ? '-' : `${fmtNum(c - o0)} ns`} | ${Number.isFinite(b) ? fmtSummary(op.bpfNs[k]) : '-'} | ${lever ? `${fmtNum(c - onCpu)} ns` : '-'} | ${lever ? `${fmtNum(b - onBpf)} ns` : '-'} |`,
+        );
+      }
+      L.push('');
+    }
+  }
+
   if (r.netStream !== undefined) L.push(...renderNetStream(r.netStream));
 
   L.push(`## 2. Throughput and loss (delete_module storm, ${r.options.stormMs / 1000} s)`);
+  L.push('');
+  if (r.untracedCallsPerS !== undefined)
+    L.push(
+      `One thread makes ${fmtSummary(r.untracedCallsPerS)} delete_module calls per second with nothing attached (the untraced call rate).`,
+    );
   L.push('');
   L.push(
     'ktrail writes `-o json` to a file that is read back: events are JSON lines, `seq` must form 1..N with every ' +
@@ -117,32 +247,56 @@ export function renderMarkdown(r: Results): string {
       `${p.batches} captured batches (${fmtNum(p.events)} real delete_module records) pushed again and again through the live command's pipeline in one process.`,
     );
     L.push('');
-    L.push('| stage | events/s |');
-    L.push('|---|---|');
-    L.push(`| decode only (Decoder.decodeBatch) | ${fmtSummary(p.decode)} |`);
-    L.push(
-      `| the pipeline of \`-e delete_module -o json\` (Pipeline.push: decode, enrich, match, rules, JSON, write to /dev/null) | ${fmtSummary(p.pipeline)} |`,
-    );
+    L.push('| stage | events/s | vs the row above |');
+    L.push('|---|---|---|');
+    L.push(`| decode only (Decoder.decodeBatch) | ${fmtSummary(p.decode)} | - |`);
+    // Earlier commits oldest first, then this tree: each row's ratio to the one above is what that step bought.
+    const rows: [string, Summary][] = [
+      ...(p.baselines ?? []).map((b): [string, Summary] => [
+        `the same pipeline at commit ${commitLabel(b.label)} (its own modules, same batches, alternated)`,
+        b.pipeline,
+      ]),
+      [
+        'the pipeline of `-e delete_module -o json` in this tree (Pipeline.push: decode, enrich, match, rules, JSON, write to /dev/null)',
+        p.pipeline,
+      ],
+    ];
+    rows.forEach(([what, v], i) => {
+      const prev = i > 0 ? rows[i - 1]![1].median : Number.NaN;
+      L.push(`| ${what} | ${fmtSummary(v)} | ${i > 0 ? fmtRatio(v.median / prev) : '-'} |`);
+    });
     L.push('');
+    if (p.profile !== undefined) {
+      L.push('### Profile of the pipeline (V8 sampling profiler, self time, one pass of the measurement)');
+      L.push('');
+      L.push('| function | share of samples |');
+      L.push('|---|---|');
+      for (const f of p.profile.top) L.push(`| \`${f.fn}\` | ${f.pct.toFixed(1)}% |`);
+      L.push('');
+    }
   }
 
-  L.push('## 4. Start-up and memory');
-  L.push('');
-  L.push('| what | value |');
-  L.push('|---|---|');
-  if (r.startup !== undefined) {
-    L.push(
-      `| launch of \`ktrail -e delete_module -o json\` to its first event line (delete_module called 10k/s from before the launch) | ${fmtSummary(r.startup.firstEventMs, 0, ' ms')} |`,
-    );
-    L.push(`| of which openCapture (ktrail's "started in") | ${fmtSummary(r.startup.attachMs, 0, ' ms')} |`);
+  if (r.startup !== undefined || r.rss !== undefined) {
+    L.push('## 4. Start-up and memory');
+    L.push('');
+    L.push('| what | value |');
+    L.push('|---|---|');
+    if (r.startup !== undefined) {
+      L.push(
+        `| launch of \`ktrail -e delete_module -o json\` to its first event line (delete_module called 10k/s from before the launch) | ${fmtSummary(r.startup.firstEventMs, 0, ' ms')} |`,
+      );
+      L.push(
+        `| of which openCapture (ktrail's "started in") | ${fmtSummary(r.startup.attachMs, 0, ' ms')} |`,
+      );
+    }
+    if (r.rss !== undefined) {
+      L.push(`| RSS idle | ${r.rss.idleMiB.toFixed(1)} MiB |`);
+      L.push(
+        `| RSS peak with ${fmtNum(r.rss.rate)} calls/s made for 4 s (-o json >/dev/null) | ${r.rss.peakMiB.toFixed(1)} MiB (${fmtNum(r.rss.delivered)} delivered, ${fmtNum(r.rss.lost)} lost) |`,
+      );
+    }
+    L.push('');
   }
-  if (r.rss !== undefined) {
-    L.push(`| RSS idle | ${r.rss.idleMiB.toFixed(1)} MiB |`);
-    L.push(
-      `| RSS peak with ${fmtNum(r.rss.rate)} calls/s made for 4 s (-o json >/dev/null) | ${r.rss.peakMiB.toFixed(1)} MiB (${fmtNum(r.rss.delivered)} delivered, ${fmtNum(r.rss.lost)} lost) |`,
-    );
-  }
-  L.push('');
 
   if (r.profile !== undefined) {
     L.push('## Profile of ktrail during a 1-thread storm (V8 sampling profiler, self time)');

@@ -39,6 +39,77 @@
 
 static const __u32 zero = 0;
 
+#ifdef KT_BENCH_WRITABLE_FLAGS
+/*
+ * A benchmark-only build (bench/Makefile): every fast path on, but the switches in writable data, so that
+ * each test runs in the program instead of being decided by the verifier; it measures what read-only
+ * settings buy. The tracer never loads it.
+ */
+__u32 kt_bench_flags SEC(".data.bench") = KT_SET_TASK_STORAGE | KT_SET_DIRECT_TASK | KT_SET_WAKE_CROSSING |
+					  KT_SET_RING_RESERVE | KT_SET_STR_ONCE;
+#define KT_FLAGS kt_bench_flags
+#else
+#define KT_FLAGS kt_settings.flags
+#endif
+
+/* True when this run takes the fast path `flag` (kt_settings.flags: read-only, so the other path is dropped). */
+static __always_inline bool kt_set(__u32 flag)
+{
+	return (KT_FLAGS & flag) != 0;
+}
+
+/* True when the current syscall is a 32-bit one; `btf`: the program may load through BTF-typed pointers. */
+static __always_inline bool kt_task_compat(bool btf)
+{
+	if (btf)
+		return (bpf_get_current_task_btf()->thread_info.status & KT_TS_COMPAT) != 0;
+	return kt_in_compat_syscall((struct task_struct *)bpf_get_current_task());
+}
+
+/* The current task's fields of a record header: direct loads where the run allows them, else probe reads. */
+static __always_inline void kt_fill_current(struct event_hdr_t *h, bool btf)
+{
+	if (btf && kt_set(KT_SET_DIRECT_TASK))
+		kt_fill_task_direct(h, bpf_get_current_task_btf());
+	else
+		kt_fill_task(h, (struct task_struct *)bpf_get_current_task());
+}
+
+/* Leave entry `e` of the current thread's traced syscall for its exit (`tid`: the thread, for the LRU hash). */
+static __always_inline void kt_entry_save(const struct entry_t *e, __u32 tid)
+{
+	if (kt_set(KT_SET_TASK_STORAGE)) {
+		struct entry_t *p = bpf_task_storage_get(&task_entry_storage, bpf_get_current_task_btf(), 0,
+							 BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (p)
+			*p = *e;
+		return;
+	}
+	bpf_map_update_elem(&task_entry_map, &tid, e, BPF_ANY);
+}
+
+/*
+ * Take the entry the current thread left for syscall `nr` into `e`; false when there is none (the call's
+ * sys_enter did not run, or what is there belongs to another call: it is dropped).
+ */
+static __always_inline bool kt_entry_take(__u32 nr, __u32 tid, struct entry_t *e)
+{
+	if (kt_set(KT_SET_TASK_STORAGE)) {
+		struct entry_t *p = bpf_task_storage_get(&task_entry_storage, bpf_get_current_task_btf(), 0, 0);
+		if (!p || p->nr != nr)
+			return false;
+		*e = *p;
+		p->nr = KT_NR_NONE;
+		return true;
+	}
+	struct entry_t *p = bpf_map_lookup_elem(&task_entry_map, &tid);
+	if (!p)
+		return false;
+	*e = *p;
+	bpf_map_delete_elem(&task_entry_map, &tid);
+	return e->nr == nr;
+}
+
 /* The raw argument registers of the syscall in flight, in the calling ABI's order. */
 static __always_inline void kt_regs_args(const struct pt_regs *regs, bool compat, __u64 *args)
 {
@@ -84,71 +155,194 @@ static __always_inline void kt_read_args(struct pt_regs *regs, bool btf, bool co
 }
 
 /*
- * Number the record whose header is `h` (inside `rec`, `size` bytes in all; h->flags already set), copy it
- * into events_map and count it for `event_id`. The number is taken before the copy, so a failed copy leaves
- * a gap; it is counted as lost. Internal records get seq 0.
+ * The next number of the run for a record with header flags `flags`. Records only the process tree reads are
+ * never printed: they take no number (0), so that every gap in the printed sequence is a loss (or a userspace
+ * filter drop, counted apart). The number is taken before the record is reserved or copied, so a record that
+ * does not fit leaves a gap; it is counted as lost.
  */
-static __always_inline void kt_output(void *rec, struct event_hdr_t *h, __u32 size, __u32 event_id)
+static __always_inline __u64 kt_seq(__u32 flags)
 {
-	struct stats_t *st;
-	__u64 *seqp, wake;
-	long err;
+	__u64 *seqp = (flags & KT_F_INTERNAL) ? NULL : bpf_map_lookup_elem(&seq_map, &zero);
+	return seqp ? __sync_fetch_and_add(seqp, 1) + 1 : 0;
+}
 
-	h->size = size;
-	/* Records only the process tree reads are never printed: they take no number, so that every gap in
-	 * the printed sequence is a loss (or a userspace filter drop, counted apart). Their losses are counted
-	 * per event below like any other. */
-	seqp = (h->flags & KT_F_INTERNAL) ? NULL : bpf_map_lookup_elem(&seq_map, &zero);
-	h->seq = seqp ? __sync_fetch_and_add(seqp, 1) + 1 : 0;
+/*
+ * The wakeup flag for a record of `size` bytes: wake the consumer only once a batch is waiting; it also polls
+ * on a short timeout. One wakeup per crossing of the mark: a consumer that lags behind is awake already, and
+ * each wakeup costs the caller microseconds. Two records crossing at once may both wake it, or (racing)
+ * neither: the timeout covers it.
+ */
+static __always_inline __u64 kt_wakeup(__u32 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events_map, BPF_RB_AVAIL_DATA);
+	__u64 fill = kt_settings.wakeup_fill;
+	if (kt_set(KT_SET_WAKE_CROSSING))
+		return avail < fill && avail + size >= fill ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return avail + size >= fill ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
-	/* Wake the consumer only once a batch is waiting; it also polls on a short timeout. */
-	wake = bpf_ringbuf_query(&events_map, BPF_RB_AVAIL_DATA) + size >= kt_settings.wakeup_fill
-		       ? BPF_RB_FORCE_WAKEUP
-		       : BPF_RB_NO_WAKEUP;
-	err = bpf_ringbuf_output(&events_map, rec, size, wake);
-
-	st = bpf_map_lookup_elem(&stats_map, &event_id);
+/* Count one record of `event_id` as submitted, or as lost when it did not fit in the ring. */
+static __always_inline void kt_count_output(__u32 event_id, bool lost)
+{
+	struct stats_t *st = bpf_map_lookup_elem(&stats_map, &event_id);
 	if (st) {
-		if (err)
+		if (lost)
 			st->lost++;
 		else
 			st->submitted++;
 	}
 }
 
-/* Fill the header of the syscall record in `s` and output header + `payload_len` bytes (kt_output). */
-static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_cfg_t *cfg,
-				      const struct entry_t *e, __s64 retval, __u32 payload_len, __u32 flags,
-				      __u64 matched)
+/*
+ * Number the record whose header is `h` (inside `rec`, `size` bytes in all; h->flags already set), copy it
+ * into events_map and count it for `event_id`.
+ */
+static __always_inline void kt_output(void *rec, struct event_hdr_t *h, __u32 size, __u32 event_id)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct event_hdr_t *h = &s->hdr;
-	__u32 event_id = cfg->event_id;
+	h->size = size;
+	h->seq = kt_seq(h->flags);
+	long err = bpf_ringbuf_output(&events_map, rec, size, kt_wakeup(size));
+	kt_count_output(event_id, err != 0);
+}
 
-	kt_fill_task(h, task);
+/* Fill the header of a syscall record but its seq and size. */
+static __always_inline void kt_syscall_hdr(struct event_hdr_t *h, const struct syscall_cfg_t *cfg,
+					   const struct entry_t *e, __s64 retval, __u32 flags, __u64 matched,
+					   bool btf)
+{
+	kt_fill_current(h, btf);
 	h->ts = bpf_ktime_get_boot_ns();
 	h->duration_ns = (flags & (KT_F_AT_ENTRY | KT_F_NO_ENTRY)) ? 0 : h->ts - e->ts;
 	h->matched = matched;
 	h->retval = retval;
 	__builtin_memcpy(h->args, e->args, sizeof(h->args));
-	h->event_id = event_id;
+	h->event_id = cfg->event_id;
 	h->syscall_nr = e->nr;
 	h->flags = flags & 0xffff;
 	h->policy_version = 0;
+}
 
+/* Fill the header of the syscall record in `s` and output header + `payload_len` bytes (kt_output). */
+static __always_inline void kt_submit(struct scratch_t *s, const struct syscall_cfg_t *cfg,
+				      const struct entry_t *e, __s64 retval, __u32 payload_len, __u32 flags,
+				      __u64 matched, bool btf)
+{
+	kt_syscall_hdr(&s->hdr, cfg, e, retval, flags, matched, btf);
 	if (payload_len > KT_PAYLOAD_MAX)
 		payload_len = KT_PAYLOAD_MAX;
-	kt_output(s, h, sizeof(struct event_hdr_t) + payload_len, event_id);
+	kt_output(s, &s->hdr, sizeof(struct event_hdr_t) + payload_len, cfg->event_id);
+}
+
+/*
+ * The blob of argument cfg->ring_arg written at r->payload (KT_RS_ONE_ARG); returns its length. Userspace
+ * chose the argument so that its blob always fits: the bounds below only show the verifier so.
+ */
+static __always_inline __u32 kt_put_small_arg(struct kt_small_rec_t *r, const struct syscall_cfg_t *cfg,
+					      const struct entry_t *e)
+{
+	struct blob_hdr_t *bh = (struct blob_hdr_t *)r->payload;
+	__u8 *data = r->payload + sizeof(*bh);
+	__u8 status = BLOB_OK;
+	__u32 len = 0;
+	__u32 i = cfg->ring_arg;
+	if (i >= KT_MAX_ARGS)
+		i = 0;
+	__u8 kind = cfg->kind[i];
+	__u32 max = cfg->max[i];
+	__u64 uptr = e->args[i];
+
+	if (!uptr) {
+		status = BLOB_NULL;
+	} else if (kind == ARG_STR) {
+		/* As kt_read_str: max + 2 bytes, so that "exactly max" is told from "longer". */
+		__u32 n = max + 2;
+		if (n > KT_RING_SMALL - sizeof(*bh))
+			n = KT_RING_SMALL - sizeof(*bh);
+		barrier_var(n);
+		long got = bpf_probe_read_user_str(data, n, (const void *)uptr);
+		if (got <= 0) {
+			status = BLOB_FAULT;
+		} else {
+			len = got - 1;
+			if (len > max) {
+				len = max;
+				status = BLOB_TRUNCATED;
+			}
+		}
+	} else { /* ARG_BUF, ARG_STRUCT, ARG_INT_PTR */
+		__u8 la = cfg->len_arg[i];
+		__u64 n = kind == ARG_BUF && la < KT_MAX_ARGS ? e->args[la] : max;
+		if (n > max) {
+			n = max;
+			status = BLOB_TRUNCATED;
+		}
+		if (n > KT_RING_SMALL - sizeof(*bh))
+			n = KT_RING_SMALL - sizeof(*bh);
+		barrier_var(n);
+		if (n > 0 && bpf_probe_read_user(data, n, (const void *)uptr) < 0)
+			status = BLOB_FAULT;
+		else
+			len = n;
+	}
+	if (status == BLOB_FAULT)
+		kt_count_read_error(cfg->event_id);
+	bh->len = len;
+	bh->status = status;
+	bh->kind = kind;
+	return sizeof(*bh) + len;
+}
+
+/*
+ * Build the syscall record in place in the ring (KT_SET_RING_RESERVE; cfg->ring_small says it always fits)
+ * and submit it: no scratch area, no copy. A KT_RS_ONE_ARG record keeps its reserved size in the ring; its
+ * header's size is what it holds (userspace reads that).
+ */
+static __always_inline void kt_emit_small(const struct syscall_cfg_t *cfg, const struct entry_t *e, __s64 retval,
+					  __u32 flags, __u64 matched, bool btf)
+{
+	__u32 event_id = cfg->event_id;
+	__u64 seq = kt_seq(flags);
+	if (cfg->ring_small == KT_RS_HDR) {
+		__u64 wake = kt_wakeup(sizeof(struct event_hdr_t));
+		struct event_hdr_t *h = bpf_ringbuf_reserve(&events_map, sizeof(*h), 0);
+		if (!h) {
+			kt_count_output(event_id, true);
+			return;
+		}
+		kt_syscall_hdr(h, cfg, e, retval, flags, matched, btf);
+		h->seq = seq;
+		h->size = sizeof(*h);
+		bpf_ringbuf_submit(h, wake);
+		kt_count_output(event_id, false);
+		return;
+	}
+	__u64 wake = kt_wakeup(sizeof(struct kt_small_rec_t));
+	struct kt_small_rec_t *r = bpf_ringbuf_reserve(&events_map, sizeof(*r), 0);
+	if (!r) {
+		kt_count_output(event_id, true);
+		return;
+	}
+	__u32 len = kt_put_small_arg(r, cfg, e);
+	kt_syscall_hdr(&r->hdr, cfg, e, retval, flags, matched, btf);
+	r->hdr.seq = seq;
+	r->hdr.size = sizeof(r->hdr) + len;
+	bpf_ringbuf_submit(r, wake);
+	kt_count_output(event_id, false);
+}
+
+/* True when the syscall record for the policies `sm` can be built in place in the ring (kt_emit_small). */
+static __always_inline bool kt_small(const struct syscall_cfg_t *cfg, __u64 sm)
+{
+	return kt_set(KT_SET_RING_RESERVE) && cfg->ring_small != KT_RS_NONE && !(sm & cfg->filtered);
 }
 
 /* Fill the header of the kernel record in `s` (the current task; `nr` in flight) and output it. */
 static __always_inline void kt_ks_submit(struct kscratch_t *s, __u32 event_id, __u32 nr, __u32 flags,
-					 __u32 payload_len, __u64 matched)
+					 __u32 payload_len, __u64 matched, bool btf)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct event_hdr_t *h = &s->hdr;
 
-	kt_fill_task(h, task);
+	kt_fill_current(h, btf);
 	h->ts = bpf_ktime_get_boot_ns();
 	h->duration_ns = 0;
 	h->matched = matched;
@@ -168,7 +362,7 @@ static __always_inline void kt_ks_submit(struct kscratch_t *s, __u32 event_id, _
  * built, filtered and output from the CPU's kscratch area.
  */
 static __always_inline void kt_kevents(const struct syscall_cfg_t *cfg, const struct entry_t *e, __s64 retval,
-				       __u64 matched, __u32 at_entry)
+				       __u64 matched, __u32 at_entry, bool btf)
 {
 	for (int i = 0; i < KT_KEVENTS; i++) {
 		const struct kevent_cfg_t *kc = &cfg->kev[i];
@@ -188,7 +382,7 @@ static __always_inline void kt_kevents(const struct syscall_cfg_t *cfg, const st
 			kt_count_filtered(kc->event_id);
 			continue;
 		}
-		kt_ks_submit(s, kc->event_id, e->nr, e->flags & KT_F_COMPAT, len, m);
+		kt_ks_submit(s, kc->event_id, e->nr, e->flags & KT_F_COMPAT, len, m, btf);
 	}
 }
 
@@ -215,6 +409,48 @@ static __always_inline bool kt_has_magic(const struct syscall_cfg_t *cfg, __u64 
 	       ((matched & cfg->kev[1].selected) && cfg->kev[1].kind == KT_KE_MAGIC_WRITE);
 }
 
+/*
+ * The argument (index) of a path that both the syscall record and a wanted security_file_open carry as a
+ * string (kevent_cfg_t.path_arg, an ARG_STR argument), or -1.
+ */
+static __always_inline int kt_shared_path(const struct syscall_cfg_t *cfg, __u64 matched)
+{
+	for (int i = 0; i < KT_KEVENTS; i++) {
+		const struct kevent_cfg_t *kc = &cfg->kev[i];
+		__u8 p = kc->path_arg;
+		if ((matched & kc->selected) && kc->kind == KT_KE_FILE_OPEN && p < KT_MAX_ARGS &&
+		    cfg->kind[p] == ARG_STR)
+			return p;
+	}
+	return -1;
+}
+
+/*
+ * The address of argument `arg`'s string in the payload built in `s` (`len` bytes), when it was read whole
+ * (BLOB_OK: the NUL the read left follows it); else 0.
+ */
+static __always_inline __u64 kt_blob_str(struct scratch_t *s, const struct syscall_cfg_t *cfg, int arg, __u32 len)
+{
+	__u32 off = 0;
+	for (int j = 0; j < KT_MAX_ARGS; j++) {
+		if (j >= arg)
+			break;
+		__u8 kind = cfg->kind[j];
+		if (kind == ARG_NONE || kind == ARG_REG || kind > ARG_INT_PTR)
+			continue;
+		if (off > KT_PAYLOAD_MAX)
+			return 0;
+		struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
+		off += sizeof(*bh) + bh->len;
+	}
+	if (off > KT_PAYLOAD_MAX || off + sizeof(struct blob_hdr_t) > len)
+		return 0;
+	struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
+	if (bh->status != BLOB_OK || bh->kind != ARG_STR)
+		return 0;
+	return (__u64)(s->payload + off + sizeof(*bh));
+}
+
 /* x86_64 number of the syscall `nr` of a compat task, or -1 when it has none (then it is untraced). */
 static __always_inline long kt_native_nr(__u32 nr, bool compat)
 {
@@ -230,7 +466,7 @@ static __always_inline long kt_native_nr(__u32 nr, bool compat)
  * ktrail's heartbeat call (wire.h enum kt_heartbeat): answer it with a header-only record; true when it was
  * one. Checked before the traced bitmap: kill is rarely traced.
  */
-static __always_inline bool kt_heartbeat(struct pt_regs *regs)
+static __always_inline bool kt_heartbeat(struct pt_regs *regs, bool btf)
 {
 	struct scratch_t *s;
 	__u32 pid;
@@ -244,7 +480,7 @@ static __always_inline bool kt_heartbeat(struct pt_regs *regs)
 	if (!s)
 		return true;
 	__builtin_memset(&s->hdr, 0, sizeof(s->hdr));
-	kt_fill_task(&s->hdr, (struct task_struct *)bpf_get_current_task());
+	kt_fill_current(&s->hdr, btf);
 	s->hdr.ts = bpf_ktime_get_boot_ns();
 	s->hdr.event_id = KT_HB_EVENT_ID;
 	s->hdr.syscall_nr = KT_HB_NR;
@@ -255,9 +491,14 @@ static __always_inline bool kt_heartbeat(struct pt_regs *regs)
 
 static __always_inline int kt_sys_enter(struct pt_regs *regs, long id, bool btf)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	bool compat = (task->thread_info.status & KT_TS_COMPAT) != 0;
-	if (id == KT_HB_NR && !compat && kt_heartbeat(regs))
+	/* The first test, for every syscall of every task: one bit of kt_traced.raw. */
+	if (!kt_maybe_traced(id)) {
+		if (id == KT_HB_NR && !kt_task_compat(btf))
+			kt_heartbeat(regs, btf);
+		return 0;
+	}
+	bool compat = kt_task_compat(btf);
+	if (id == KT_HB_NR && !compat && kt_heartbeat(regs, btf))
 		return 0;
 	long native = kt_native_nr((__u32)id, compat);
 	if (native < 0 || !kt_is_traced(native))
@@ -290,10 +531,11 @@ static __always_inline int kt_sys_enter(struct pt_regs *regs, long id, bool btf)
 	}
 	e.ts = bpf_ktime_get_boot_ns();
 	e.nr = nr;
+	e.tid = tid;
 	kt_read_args(regs, btf, compat, e.args);
 
 	if (cfg->kev_entry) {
-		kt_kevents(cfg, &e, 0, matched, 1);
+		kt_kevents(cfg, &e, 0, matched, 1, btf);
 		/* Nothing else of this call happens at its exit. */
 		if (!(matched & cfg->selected))
 			return 0;
@@ -307,6 +549,10 @@ static __always_inline int kt_sys_enter(struct pt_regs *regs, long id, bool btf)
 
 	__u64 sm = matched & cfg->selected;
 	if (cfg->emit == EMIT_ENTRY) {
+		if (sm && kt_small(cfg, sm)) {
+			kt_emit_small(cfg, &e, 0, e.flags | KT_F_AT_ENTRY, sm, btf);
+			return 0;
+		}
 		struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
 		if (!s || !sm)
 			return 0;
@@ -322,7 +568,7 @@ static __always_inline int kt_sys_enter(struct pt_regs *regs, long id, bool btf)
 			kt_count_filtered(cfg->event_id);
 			return 0;
 		}
-		kt_submit(s, cfg, &e, 0, len, e.flags | KT_F_AT_ENTRY, sm);
+		kt_submit(s, cfg, &e, 0, len, e.flags | KT_F_AT_ENTRY, sm, btf);
 		return 0;
 	}
 	e.matched = matched;
@@ -334,56 +580,47 @@ static __always_inline int kt_sys_enter(struct pt_regs *regs, long id, bool btf)
 		/* The scratch payload area has exactly the layout of a pending_t value. */
 		bpf_map_update_elem(&pending_map, &tid, s->payload, BPF_ANY);
 	}
-	bpf_map_update_elem(&task_entry_map, &tid, &e, BPF_ANY);
+	kt_entry_save(&e, tid);
 	return 0;
 }
 
 /*
- * The entry of a call whose sys_enter did not run, rebuilt from the registers at exit (they still hold the
- * arguments: only the return value register changed). 0 when the call is not traced.
+ * The exit of every syscall. The first test is the bit of kt_traced.raw for the id in orig_ax (the same id
+ * sys_enter saw: ptrace and seccomp change it before that tracepoint). A traced call takes the entry its
+ * sys_enter left; without one (seccomp denied the call, a tracer skipped it, it was in flight at start) its
+ * record is rebuilt from the registers, which still hold the arguments (only the return value register
+ * changed), and flagged KT_F_NO_ENTRY.
  */
-static __always_inline struct syscall_cfg_t *kt_no_entry(struct pt_regs *regs, bool btf, struct entry_t *e)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	bool compat = (task->thread_info.status & KT_TS_COMPAT) != 0;
-	long id = btf ? regs->orig_ax : BPF_CORE_READ(regs, orig_ax);
-	if (id < 0)
-		return NULL;
-	long native = kt_native_nr((__u32)id, compat);
-	if (native < 0 || !kt_is_traced(native))
-		return NULL;
-	__u32 nr = native;
-	struct syscall_cfg_t *cfg = bpf_map_lookup_elem(&syscall_cfg_map, &nr);
-	if (!cfg || !cfg->selected || cfg->emit == EMIT_ENTRY)
-		return NULL;
-	if (kt_settings.self_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
-		return NULL;
-	e->nr = nr;
-	e->flags = (compat ? KT_F_COMPAT : 0) | KT_F_NO_ENTRY | KT_E_LATE_SCOPE;
-	e->matched = cfg->selected;
-	kt_read_args(regs, btf, compat, e->args);
-	return cfg;
-}
-
 static __always_inline int kt_sys_exit(struct pt_regs *regs, long ret, bool btf)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct entry_t *ep = bpf_map_lookup_elem(&task_entry_map, &tid);
+	long id = btf ? regs->orig_ax : BPF_CORE_READ(regs, orig_ax);
+	if (!kt_maybe_traced(id))
+		return 0;
+	bool compat = kt_task_compat(btf);
+	long native = kt_native_nr((__u32)id, compat);
+	if (native < 0 || !kt_is_traced(native))
+		return 0;
+	__u32 nr = native;
+	struct syscall_cfg_t *cfg = bpf_map_lookup_elem(&syscall_cfg_map, &nr);
+	if (!cfg)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
 	struct entry_t e = {};
-	struct syscall_cfg_t *cfg;
 	__u32 len = 0;
 
-	if (ep) {
-		e = *ep;
-		bpf_map_delete_elem(&task_entry_map, &tid);
-		cfg = bpf_map_lookup_elem(&syscall_cfg_map, &e.nr);
-	} else {
-		cfg = kt_no_entry(regs, btf, &e);
+	if (!kt_entry_take(nr, tid, &e)) {
+		if (!cfg->selected || cfg->emit == EMIT_ENTRY)
+			return 0;
+		if (kt_settings.self_tgid == (__u32)(pid_tgid >> 32))
+			return 0;
+		e.nr = nr;
+		e.flags = (compat ? KT_F_COMPAT : 0) | KT_F_NO_ENTRY | KT_E_LATE_SCOPE;
+		e.matched = cfg->selected;
+		kt_read_args(regs, btf, compat, e.args);
 	}
-	struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!cfg || !s)
-		return 0;
-
+	if (!(e.flags & KT_F_NO_ENTRY))
+		tid = e.tid;
 	__s64 retval = ret;
 	__u64 matched = e.matched;
 	if (e.flags & KT_E_LATE_SCOPE) {
@@ -394,11 +631,23 @@ static __always_inline int kt_sys_exit(struct pt_regs *regs, long ret, bool btf)
 			return 0;
 		}
 	}
+	__u64 sm = matched & cfg->selected;
+	/* The syscall record's arguments first when security_file_open would read its path again (one read). */
+	struct scratch_t *pre = NULL;
+	if (kt_set(KT_SET_STR_ONCE) && sm && !(e.flags & KT_F_NO_ENTRY) && cfg->emit == EMIT_EXIT &&
+	    !kt_small(cfg, sm)) {
+		int p = kt_shared_path(cfg, matched);
+		if (p >= 0)
+			pre = bpf_map_lookup_elem(&scratch_map, &zero);
+		if (pre) {
+			len = kt_put_args(pre, cfg, &e);
+			e.str_src = kt_blob_str(pre, cfg, p, len);
+		}
+	}
 	/* The kernel events first: the syscall record's filters must not decide for them. */
 	if (!(e.flags & KT_F_NO_ENTRY))
-		kt_kevents(cfg, &e, retval, matched, 0);
+		kt_kevents(cfg, &e, retval, matched, 0, btf);
 
-	__u64 sm = matched & cfg->selected;
 	if (sm & cfg->filtered)
 		sm = kt_filters_num(cfg, &e, retval, 0, sm);
 	if (!sm) {
@@ -409,7 +658,16 @@ static __always_inline int kt_sys_exit(struct pt_regs *regs, long ret, bool btf)
 		return 0;
 	}
 
-	if (cfg->emit == EMIT_ENTRY_EXIT) {
+	if (cfg->emit == EMIT_EXIT && kt_small(cfg, sm)) {
+		kt_emit_small(cfg, &e, retval, e.flags, sm, btf);
+		return 0;
+	}
+	struct scratch_t *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	if (pre) {
+		/* built above */
+	} else if (cfg->emit == EMIT_ENTRY_EXIT) {
 		struct pending_t *p = bpf_map_lookup_elem(&pending_map, &tid);
 		if (p) {
 			len = e.payload_len;
@@ -430,7 +688,7 @@ static __always_inline int kt_sys_exit(struct pt_regs *regs, long ret, bool btf)
 			return 0;
 		}
 	}
-	kt_submit(s, cfg, &e, retval, len, e.flags, sm);
+	kt_submit(s, cfg, &e, retval, len, e.flags, sm, btf);
 	return 0;
 }
 
@@ -499,7 +757,7 @@ static __always_inline void kt_lc_submit(struct kscratch_t *s, const struct life
 	__u32 flags = (kt_in_compat_syscall(task) ? KT_F_COMPAT : 0) | (internal ? KT_F_INTERNAL : 0) | extra;
 
 	kt_ks_submit(s, cfg->event_id, nr < 0 || nr >= KT_MAX_SYSCALLS ? 0xffffffff : (__u32)nr, flags,
-		     payload_len, matched);
+		     payload_len, matched, true);
 }
 
 /*
@@ -778,6 +1036,8 @@ struct kt_abi {
 	enum kt_heartbeat heartbeat;
 	enum kt_net_class net_class;
 	enum kt_net_limit net_limit;
+	enum kt_setting_flag setting_flag;
+	enum kt_ring_small ring_small;
 	struct event_hdr_t event_hdr;
 	struct blob_hdr_t blob_hdr;
 	struct syscall_cfg_t syscall_cfg;

@@ -122,7 +122,7 @@ export async function netStreamSuite(reps: number, log: (msg: string) => void): 
 /** The BENCHMARKS.md section. */
 export function renderNetStream(n: NetStreamResults): string[] {
   const L: string[] = [];
-  L.push('## 1c. Network events: a loopback TCP stream (ns per packet)');
+  L.push('## 1d. Network events: a loopback TCP stream (ns per packet)');
   L.push('');
   L.push(
     `\`loadgen stream tcp ${n.sendBytes} ${n.ms}\`: one thread sends ${n.sendBytes} bytes at a time (one segment ` +

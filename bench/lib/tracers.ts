@@ -3,8 +3,11 @@
  * resolves), stop (detached, exited). ktrail and bpftrace run as child processes the way a user runs them; the
  * empty-program floor is loaded into this process through the addon; auditd is driven by ./audit.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { type Capture, type FastPaths, openCapture } from '../../src/capture/session.js';
+import { eventByName } from '../../src/catalog/index.js';
 import { loadNative, type NativeBpfObject } from '../../src/native/binding.js';
 import { type Child, start, stop, waitFor } from './proc.js';
 
@@ -14,6 +17,12 @@ export const KTRAIL_MAIN = resolve(ROOT, 'dist', 'src', 'cli', 'main.js');
 export const LOADGEN = resolve(ROOT, 'build', 'bench', 'loadgen');
 export const EMPTY_OBJ = resolve(ROOT, 'build', 'bpf', 'bench_empty.bpf.o');
 export const EMPTY_PROG = 'raw_tp__bench__empty';
+export const EMPTY_EXIT_PROG = 'raw_tp__bench__empty_exit';
+/** The minimal ring-buffer tracer (bench/minitrace.bpf.c) and its C consumer (bench/minitrace.c). */
+export const MINI_OBJ = resolve(ROOT, 'build', 'bench', 'minitrace.bpf.o');
+export const MINI_CONSUMER = resolve(ROOT, 'build', 'bench', 'minitrace');
+/** ktrail's object with its fast-path switches in writable data (bench/Makefile). */
+export const WRITABLE_FLAGS_OBJ = resolve(ROOT, 'build', 'bench', 'ktrail-writable-flags.bpf.o');
 /** ktrail's main() under the V8 profiler (./prof-child.ts). */
 export const PROF_CHILD = resolve(import.meta.dirname, 'prof-child.js');
 
@@ -32,6 +41,11 @@ export interface Tracer {
   stop(): Promise<StopReport>;
   /** The traced process, for RSS. */
   pid(): number | undefined;
+  /**
+   * Total ns the tracer's BPF programs have run so far (kernel.bpf_stats_enabled must be 1), when the bench
+   * can read it; a difference of two readings is the programs' cost over an interval.
+   */
+  bpfRunNs?(): number | undefined;
 }
 
 export const nothing: Tracer = {
@@ -41,16 +55,21 @@ export const nothing: Tracer = {
   pid: () => undefined,
 };
 
-/** The empty raw_tp/sys_enter program: what any syscall tracer pays at least. */
-export function emptyProgram(): Tracer {
+/**
+ * The empty raw_tp/sys_enter program: what any syscall tracer pays at least. With `exit`, an empty sys_exit
+ * program too: what a tracer that pairs each call's entry with its exit pays at least.
+ */
+export function emptyProgram(exit = false): Tracer {
   let obj: NativeBpfObject | undefined;
+  const progs = exit ? [EMPTY_PROG, EMPTY_EXIT_PROG] : [EMPTY_PROG];
   return {
-    name: 'empty raw_tp program (floor)',
+    name: exit ? 'empty raw_tp programs on sys_enter and sys_exit' : 'empty raw_tp program (floor)',
     async start() {
       const o = new (loadNative().BpfObject)(EMPTY_OBJ);
       try {
+        if (!exit) o.setAutoload(EMPTY_EXIT_PROG, false);
         o.load();
-        o.attach(EMPTY_PROG);
+        for (const p of progs) o.attach(p);
       } catch (e) {
         o.close();
         throw e;
@@ -63,6 +82,98 @@ export function emptyProgram(): Tracer {
       return {};
     },
     pid: () => undefined,
+    bpfRunNs: () =>
+      obj
+        ?.programs()
+        .filter((p) => progs.includes(p.name))
+        .reduce((a, p) => a + (p.runTimeNs ?? 0), 0),
+  };
+}
+
+/** Total run ns of the loaded programs whose name starts with `prefix` (bpftool; bpf_stats must be on). */
+function bpftoolRunNs(prefix: string): number | undefined {
+  const r = spawnSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) return undefined;
+  try {
+    const progs = JSON.parse(r.stdout) as { name?: string; run_time_ns?: number }[];
+    const mine = progs.filter((p) => p.name?.startsWith(prefix));
+    return mine.length === 0 ? undefined : mine.reduce((a, p) => a + (p.run_time_ns ?? 0), 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * ktrail's capture of `eventNames` (default delete_module) opened in this process (src/capture, as
+ * `ktrail -e ...` opens it), with some kernel fast paths turned off; the consumer only counts the records.
+ * Measures the kernel side alone, one lever at a time.
+ */
+export function ktrailCapture(
+  name: string,
+  fastPaths: FastPaths = {},
+  eventNames: readonly string[] = ['delete_module'],
+  objectPath?: string,
+): Tracer {
+  let cap: Capture | undefined;
+  let records = 0;
+  return {
+    name,
+    async start() {
+      const events = eventNames.map((n) => {
+        const spec = eventByName(n);
+        if (spec === undefined) throw new Error(`the catalog has no ${n}`);
+        return spec;
+      });
+      records = 0;
+      cap = await openCapture({
+        events,
+        fastPaths,
+        ...(objectPath === undefined ? {} : { objectPath }),
+        onBatch: (b) => {
+          for (let off = 0; off + 4 <= b.length; off += 4 + b.readUInt32LE(off)) records++;
+        },
+      });
+    },
+    async stop() {
+      const c = cap;
+      if (c === undefined) return {};
+      cap = undefined;
+      await c.close();
+      return { events: records };
+    },
+    pid: () => undefined,
+    bpfRunNs: () => cap?.programStats().reduce((a, p) => a + p.runTimeNs, 0),
+  };
+}
+
+/**
+ * The minimal ring-buffer tracer: a raw_tp/sys_enter program that tests the id, reserves a 96-byte record
+ * with the module name in the ring (one wakeup per 256 KiB) and a C consumer that counts the records. The
+ * yardstick of what a traced call must cost at least.
+ */
+export function minimalTracer(name = 'minimal ring-buffer tracer (C consumer)'): Tracer {
+  let child: Child | undefined;
+  return {
+    name,
+    async start() {
+      const c = start(name, MINI_CONSUMER, [MINI_OBJ]);
+      child = c;
+      const ok = await waitFor(() => c.stderr.includes('ready\n'), 30_000, c);
+      if (!ok) {
+        await stop(c, 'SIGKILL');
+        throw new Error(`starting ${name}: not ready: ${c.stderr.trim() || `exit ${c.exitCode}`}`);
+      }
+    },
+    async stop() {
+      const c = child;
+      if (c === undefined) return {};
+      child = undefined;
+      await stop(c, 'SIGINT', 10_000);
+      const m = /records=(\d+) lost=(\d+)/.exec(c.stderr);
+      return m ? { events: Number(m[1]), lost: Number(m[2]), stderr: c.stderr } : { stderr: c.stderr };
+    },
+    pid: () => child?.pid,
+    bpfRunNs: () => bpftoolRunNs('raw_tp__mini'),
   };
 }
 

@@ -47,19 +47,38 @@ struct kt_settings_t {
 	__u64 wakeup_fill;  /* force a consumer wakeup once this many bytes wait in events_map */
 	__u64 start_ns;     /* ktrail's start, boot ns: `pid=new` means thread start >= this */
 	__u32 self_tgid;    /* ktrail's own process: never traced */
-	__u32 pad;
+	__u32 flags;        /* enum kt_setting_flag: the fast paths this run takes */
+};
+
+/*
+ * kt_settings_t.flags: each bit selects a fast path over the slower one the object keeps as its fallback.
+ * Userspace sets them from the feature probes (src/capture/features.ts); benchmarks clear one at a time to
+ * measure what it buys. Being read-only data, the verifier drops the path not taken.
+ */
+enum kt_setting_flag {
+	KT_SET_TASK_STORAGE = 0x1, /* pair entry and exit in task_entry_storage (else the task_entry_map LRU hash) */
+	KT_SET_DIRECT_TASK = 0x2,  /* tp_btf programs read the task's fields with direct loads (else probe reads) */
+	KT_SET_WAKE_CROSSING = 0x4, /* wake the consumer when the fill crosses wakeup_fill (else on every record
+				     * past it) */
+	KT_SET_RING_RESERVE = 0x8, /* build small syscall records in place in the ring (else in scratch_map, then
+				    * bpf_ringbuf_output) */
+	KT_SET_STR_ONCE = 0x10,    /* a path both the syscall record and security_file_open carry is read from
+				    * the caller once (else once for each) */
 };
 
 /* kt_settings: the run's settings; `const volatile` so that userspace can set them before load only. */
 const volatile struct kt_settings_t kt_settings SEC(".rodata.settings") = {};
 
 /*
- * kt_traced: bit nr set when syscall nr is traced (syscall_cfg_t selects it or one of its kernel events).
- * Writable data userspace updates with the configuration, read with a plain load: the exit of an untraced
- * syscall costs no map lookup, and neither does its entry.
+ * kt_traced: bit nr of `bits` set when x86_64 syscall nr is traced (syscall_cfg_t selects it or one of its
+ * kernel events); bit id of `raw` set when the syscall id a tracepoint sees may be traced: a traced x86_64
+ * number, or an i386 number whose x86_64 equivalent is traced. Writable data userspace updates with the
+ * configuration, read with plain loads: `raw` is the first test at sys_enter and sys_exit, so an untraced
+ * syscall costs neither a map lookup nor a look at the task.
  */
 struct kt_traced_t {
 	__u64 bits[KT_MAX_SYSCALLS / 64];
+	__u64 raw[KT_MAX_SYSCALLS / 64];
 };
 struct kt_traced_t kt_traced SEC(".data.traced") = {};
 
@@ -68,6 +87,14 @@ static __always_inline bool kt_is_traced(__u32 nr)
 	if (nr >= KT_MAX_SYSCALLS)
 		return false;
 	return (kt_traced.bits[(nr / 64) & (KT_MAX_SYSCALLS / 64 - 1)] >> (nr % 64)) & 1;
+}
+
+/* False when the raw syscall id `id` (native or compat numbering, as the tracepoint gives it) is untraced. */
+static __always_inline bool kt_maybe_traced(long id)
+{
+	if ((unsigned long)id >= KT_MAX_SYSCALLS)
+		return false;
+	return (kt_traced.raw[((__u32)id / 64) & (KT_MAX_SYSCALLS / 64 - 1)] >> ((__u32)id % 64)) & 1;
 }
 
 enum kt_policy_limit {
@@ -160,12 +187,19 @@ struct filter_t {
 struct entry_t {
 	__u64 ts;                /* entry time, boot ns */
 	__u64 args[KT_MAX_ARGS]; /* raw argument registers */
-	__u32 nr;                /* x86_64 number (translated for compat tasks) */
+	__u32 nr;                /* x86_64 number (translated for compat tasks); KT_NR_NONE once taken */
 	__u32 flags;             /* KT_F_COMPAT */
 	__u32 payload_len;       /* EMIT_ENTRY_EXIT: bytes saved in pending_map */
-	__u32 pad;
+	__u32 tid;               /* the thread's id at entry: pending_map's key (an exec from a thread ends
+				  * with the leader's id) */
 	__u64 matched;           /* policies still matching after the entry's scope checks */
+	__u64 str_src;           /* at exit only: the kernel copy of the path argument the syscall record read
+				  * (KT_SET_STR_ONCE), which security_file_open copies instead of reading the
+				  * caller's memory again; 0 = none */
 };
+
+/* entry_t.nr of a task_entry_storage slot whose entry was taken by its exit (or never written). */
+#define KT_NR_NONE 0xffffffff
 
 /* entry_t.flags bits (kernel only, above the KT_F_* header flags). */
 #define KT_E_LATE_SCOPE 0x10000 /* the scopes run at exit (late_scope) */
@@ -175,6 +209,12 @@ struct entry_t {
 struct scratch_t {
 	struct event_hdr_t hdr;
 	__u8 payload[KT_SCRATCH_PAYLOAD];
+};
+
+/* kt_small_rec_t: a KT_RS_ONE_ARG syscall record reserved in the ring (wire.h enum kt_ring_small). */
+struct kt_small_rec_t {
+	struct event_hdr_t hdr;
+	__u8 payload[KT_RING_SMALL];
 };
 
 /* pending_t: payload read at entry for EMIT_ENTRY_EXIT syscalls, emitted at exit. */
@@ -225,7 +265,23 @@ struct {
 	__type(value, struct stats_t);
 } stats_map SEC(".maps");
 
-/* task_entry_map: tid -> the traced syscall it is inside (LRU so a lost exit cannot leak entries). */
+/*
+ * task_entry_storage: per task, the traced syscall it is inside (KT_SET_TASK_STORAGE). Freed with the task;
+ * an entry its exit never took is overwritten by the next traced entry, and an exit takes only an entry of
+ * its own syscall number. On a kernel without task storage, userspace turns it into a one-entry hash that
+ * nothing uses.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct entry_t);
+} task_entry_storage SEC(".maps");
+
+/*
+ * task_entry_map: tid -> the traced syscall it is inside, when task storage is not used (LRU so a lost exit
+ * cannot leak entries); shrunk to one entry by userspace otherwise.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KT_MAX_THREADS);

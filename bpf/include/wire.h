@@ -72,6 +72,17 @@ struct kevent_cfg_t {
 	__u8 pad[7];
 };
 
+/*
+ * syscall_cfg_t.ring_small: a record that can never outgrow KT_RING_SMALL payload bytes is reserved in the
+ * ring and built there (no scratch copy) when the run takes that fast path (maps.h KT_SET_RING_RESERVE).
+ */
+enum kt_ring_small {
+	KT_RS_NONE = 0,     /* built in the per-CPU scratch area, then copied */
+	KT_RS_HDR = 1,      /* register arguments only: the header is the whole record */
+	KT_RS_ONE_ARG = 2,  /* one pointer argument (STR, BUF, STRUCT or INT_PTR) whose blob always fits */
+	KT_RING_SMALL = 128, /* payload bytes of a KT_RS_ONE_ARG reservation */
+};
+
 /* Per-syscall emission mode (SyscallFacts.emit). */
 enum emit_mode {
 	EMIT_EXIT = 0,       /* read pointer args at exit, emit at exit */
@@ -97,7 +108,9 @@ struct syscall_cfg_t {
 	__u16 max[KT_MAX_ARGS];    /* byte bound for STR/STR_ARR/BUF, size for STRUCT/INT_PTR */
 	__u8 late_scope;           /* 1 = the syscall can change what scopes test (comm, uid, mntns): scope at exit */
 	__u8 kev_entry;            /* 1 = its kernel events are built at entry (mprotect), none at exit */
-	__u8 pad[6];
+	__u8 ring_small;           /* enum kt_ring_small: how a record can be built in place in the ring */
+	__u8 ring_arg;             /* KT_RS_ONE_ARG: the argument whose blob follows the header */
+	__u8 pad[4];
 	struct kevent_cfg_t kev[KT_KEVENTS]; /* kernel events this syscall gives (kind KT_KE_NONE: unused) */
 };
 

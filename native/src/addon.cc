@@ -1,7 +1,8 @@
 // addon.cc: module entry. Exposes BpfObject plus a few process-wide helpers:
 //   setErrorClass(ctor)          inject the JS NativeError class (call once, before anything else)
 //   clocks()                     {boottime, realtime} in ns as bigints, read back to back
-//   probeTypes()                 libbpf's program/map type probes: {ringbuf, rawTracepoint, tracing, ...}
+//   probeTypes()                 libbpf's program/map type probes: {ringbuf, rawTracepoint, tracing, taskStorage,
+//                                ...}
 //   probeBtfAttach(kind, target) try to load and attach an empty fentry / tp_btf program: {ok, errno, message}
 //   numPossibleCpus()
 // No event knowledge lives here.
@@ -54,6 +55,8 @@ Napi::Value ProbeTypes(const Napi::CallbackInfo& info) {
   out.Set("tracing", Napi::Boolean::New(env, libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACING, nullptr) == 1));
   out.Set("perfEventArray",
           Napi::Boolean::New(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_PERF_EVENT_ARRAY, nullptr) == 1));
+  out.Set("taskStorage",
+          Napi::Boolean::New(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nullptr) == 1));
   return out;
 }
 

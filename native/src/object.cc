@@ -51,6 +51,7 @@ Napi::Function BpfObject::Init(Napi::Env env) {
   return DefineClass(env, "BpfObject",
                      {
                          InstanceMethod<&BpfObject::SetMapMaxEntries>("setMapMaxEntries"),
+                         InstanceMethod<&BpfObject::SetMapType>("setMapType"),
                          InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
                          InstanceMethod<&BpfObject::SetInitialValue>("setInitialValue"),
                          InstanceMethod<&BpfObject::Load>("load"),
@@ -136,6 +137,23 @@ Napi::Value BpfObject::SetMapMaxEntries(const Napi::CallbackInfo& info) {
   uint32_t n = info[1].As<Napi::Number>().Uint32Value();
   int err = bpf_map__set_max_entries(FindMap(env, name), n);
   if (err < 0) throw MakeError(env, kLibbpf, DescribeErrno("sizing map " + name, -err), -err);
+  return env.Undefined();
+}
+
+Napi::Value BpfObject::SetMapType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "map name");
+  std::string type = StringArg(info, 1, "map type");
+  bpf_map_type t;
+  if (type == "hash") {
+    t = BPF_MAP_TYPE_HASH;
+  } else if (type == "array") {
+    t = BPF_MAP_TYPE_ARRAY;
+  } else {
+    throw Napi::TypeError::New(env, "map type must be hash or array");
+  }
+  int err = bpf_map__set_type(FindMap(env, name), t);
+  if (err < 0) throw MakeError(env, kLibbpf, DescribeErrno("setting the type of map " + name, -err), -err);
   return env.Undefined();
 }
 
@@ -348,6 +366,14 @@ Napi::Value BpfObject::Programs(const Napi::CallbackInfo& info) {
     p.Set("section", Napi::String::New(env, bpf_program__section_name(prog)));
     p.Set("autoload", Napi::Boolean::New(env, bpf_program__autoload(prog)));
     p.Set("attached", Napi::Boolean::New(env, links_.count(bpf_program__name(prog)) != 0));
+    // Run counters, kept by the kernel while kernel.bpf_stats_enabled is 1 (else they stay 0).
+    bpf_prog_info pinfo{};
+    uint32_t plen = sizeof(pinfo);
+    int fd = loaded_ ? bpf_program__fd(prog) : -1;
+    if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &pinfo, &plen) == 0) {
+      p.Set("runTimeNs", Napi::Number::New(env, static_cast<double>(pinfo.run_time_ns)));
+      p.Set("runCount", Napi::Number::New(env, static_cast<double>(pinfo.run_cnt)));
+    }
     out.Set(i++, p);
   }
   return out;

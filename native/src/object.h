@@ -27,6 +27,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
 
  private:
   Napi::Value SetMapMaxEntries(const Napi::CallbackInfo& info);
+  // Changes a map's type before load (a fallback for a map type the kernel lacks); "hash" or "array".
+  Napi::Value SetMapType(const Napi::CallbackInfo& info);
   Napi::Value SetAutoload(const Napi::CallbackInfo& info);
   // Replaces the initial bytes of a data section map (.rodata.*) before load; the size must match.
   Napi::Value SetInitialValue(const Napi::CallbackInfo& info);

@@ -5,12 +5,14 @@
  */
 import {
   arg_kind,
+  blob_hdr_t,
   emit_mode,
   kevent_cfg_t,
   kt_kevent,
   kt_map_limit,
   kt_net_cfg_t,
   kt_net_class,
+  kt_ring_small,
   kt_settings_t,
   kt_traced_t,
   kt_wire_limit,
@@ -126,6 +128,28 @@ export interface KernelEventSlot {
 const argIndex = (i: number | undefined): number => (i === undefined ? KT_NO_ARG : i);
 
 /**
+ * Whether a syscall record can be built in place in the ring (syscall_cfg_t.ring_small): with register
+ * arguments only, or with one pointer argument whose blob (header, bytes, and the 2 bytes a string read may
+ * write past its bound) always fits KT_RING_SMALL. A string without a bound (max 0) never fits.
+ */
+export function ringSmall(slots: readonly ArgSlot[]): { mode: number; arg: number } {
+  const { KT_RS_NONE, KT_RS_HDR, KT_RS_ONE_ARG, KT_RING_SMALL } = kt_ring_small;
+  const pointers = slots
+    .map((s, i) => ({ s, i }))
+    .filter(({ s }) => s.kind !== arg_kind.ARG_NONE && s.kind !== arg_kind.ARG_REG);
+  if (pointers.length === 0) return { mode: KT_RS_HDR, arg: 0 };
+  if (pointers.length > 1) return { mode: KT_RS_NONE, arg: 0 };
+  const { s, i } = pointers[0]!;
+  const room = KT_RING_SMALL - blob_hdr_t.SIZE;
+  const fits =
+    s.kind === arg_kind.ARG_STR
+      ? s.max > 0 && s.max + 2 <= room
+      : (s.kind === arg_kind.ARG_BUF || s.kind === arg_kind.ARG_STRUCT || s.kind === arg_kind.ARG_INT_PTR) &&
+        s.max <= room;
+  return fits ? { mode: KT_RS_ONE_ARG, arg: i } : { mode: KT_RS_NONE, arg: 0 };
+}
+
+/**
  * Encode `spec` as the syscall_cfg_map value: `selected` is the policy bitmap of the syscall's own event
  * (0 = not selected; the syscall is still traced for its kernel events). Fields before `returnValue` fill the
  * argument slots in order; unused slots are ARG_NONE. `kernel` lists at most KT_KEVENTS kernel events.
@@ -160,6 +184,9 @@ export function encodeSyscallConfig(
     b.writeUInt16LE(slot.max, o.max + i * 2);
   }
   b.writeUInt8(policy.lateScope === true ? 1 : 0, o.late_scope);
+  const small = ringSmall(args.map((f) => argSlot(f.decode)));
+  b.writeUInt8(small.mode, o.ring_small);
+  b.writeUInt8(small.arg, o.ring_arg);
   if (kernel.length > KT_KEVENTS) {
     throw new RangeError(`encoding ${spec.name}: ${kernel.length} kernel events, at most ${KT_KEVENTS}`);
   }
@@ -186,15 +213,24 @@ export function encodeSyscallConfig(
   return b;
 }
 
-/** The `.data.traced` bitmap (struct kt_traced_t): bit nr set for each traced x86_64 syscall number. */
-export function encodeTraced(nrs: Iterable<number>): Buffer {
+/**
+ * The `.data.traced` bitmaps (struct kt_traced_t): in `bits`, bit nr for each traced x86_64 syscall number;
+ * in `raw`, the same bits plus one per i386 number (`compatNrs`) whose x86_64 syscall is traced: the ids the
+ * programs' first test lets through.
+ */
+export function encodeTraced(nrs: Iterable<number>, compatNrs: Iterable<number> = []): Buffer {
   const b = Buffer.alloc(kt_traced_t.SIZE);
-  for (const nr of nrs) {
+  const set = (base: number, nr: number, what: string) => {
     if (!Number.isInteger(nr) || nr < 0 || nr >= KT_MAX_SYSCALLS)
-      throw new RangeError(`encoding the traced syscalls: ${nr} is outside 0..${KT_MAX_SYSCALLS - 1}`);
-    const word = kt_traced_t.bits + Math.floor(nr / 64) * 8;
+      throw new RangeError(`encoding the traced ${what}: ${nr} is outside 0..${KT_MAX_SYSCALLS - 1}`);
+    const word = base + Math.floor(nr / 64) * 8;
     b.writeBigUInt64LE(b.readBigUInt64LE(word) | (1n << BigInt(nr % 64)), word);
+  };
+  for (const nr of nrs) {
+    set(kt_traced_t.bits, nr, 'syscalls');
+    set(kt_traced_t.raw, nr, 'syscalls');
   }
+  for (const nr of compatNrs) set(kt_traced_t.raw, nr, 'i386 syscalls');
   return b;
 }
 
@@ -263,6 +299,8 @@ export interface RunSettings {
   readonly wakeupFill: number;
   /** ktrail's start, boot ns (`pid=new`: thread start >= this). */
   readonly startNs: bigint;
+  /** The fast paths the programs take (enum kt_setting_flag bits; default none). */
+  readonly flags?: number;
 }
 
 export function encodeSettings(s: RunSettings): Buffer {
@@ -271,6 +309,7 @@ export function encodeSettings(s: RunSettings): Buffer {
   b.writeBigUInt64LE(BigInt(s.wakeupFill), o.wakeup_fill);
   b.writeBigUInt64LE(u64(s.startNs), o.start_ns);
   b.writeUInt32LE(s.selfTgid, o.self_tgid);
+  b.writeUInt32LE(s.flags ?? 0, o.flags);
   return b;
 }
 

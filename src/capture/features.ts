@@ -17,6 +17,11 @@ export interface FeatureReport {
   readonly rawTracepoint: boolean;
   /** BTF-typed tracepoints (tp_btf/sys_enter loads and attaches). */
   readonly tpBtf: boolean;
+  /**
+   * BPF_MAP_TYPE_TASK_STORAGE (Linux 5.11): entry and exit of a syscall are paired in task-local storage;
+   * without it, in an LRU hash keyed by thread id (slower).
+   */
+  readonly taskStorage: boolean;
   /** fentry on a kernel function loads and attaches (BPF trampolines); refused on some kernels. */
   readonly fentry: boolean;
   /** kprobes are built in (CONFIG_KPROBES). */
@@ -47,6 +52,8 @@ export function probeFeatures(native: NativeAddon): FeatureReport {
     return r.ok;
   };
   const tpBtf = attach('tp_btf', 'sys_enter', 'tpBtf');
+  const taskStorage = btf && types.taskStorage;
+  if (!taskStorage) reasons['taskStorage'] = 'the kernel has no task-local storage maps (Linux 5.11+)';
   const fentry = attach('fentry', FENTRY_TARGET, 'fentry');
   const kprobes = existsSync(KPROBE_PMU);
   if (!kprobes) reasons['kprobes'] = 'the kernel has no kprobe support (CONFIG_KPROBES unset)';
@@ -58,6 +65,7 @@ export function probeFeatures(native: NativeAddon): FeatureReport {
     ringbuf: types.ringbuf,
     rawTracepoint: types.rawTracepoint,
     tpBtf,
+    taskStorage,
     fentry,
     kprobes,
     tracefs,

@@ -16,7 +16,14 @@
  */
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { maps as ABI_MAPS, kt_map_limit, kt_net_limit, kt_wire_limit, sections } from '../abi/abi.gen.js';
+import {
+  maps as ABI_MAPS,
+  kt_map_limit,
+  kt_net_limit,
+  kt_setting_flag,
+  kt_wire_limit,
+  sections,
+} from '../abi/abi.gen.js';
 import { eventById, eventByName } from '../catalog/index.js';
 import type { EventSpec } from '../catalog/types.js';
 import { KtrailError } from '../errors.js';
@@ -53,6 +60,9 @@ const SYSCALL_PROGRAMS = {
   raw: ['raw_tp__syscalls__sys_enter', 'raw_tp__syscalls__sys_exit'],
 } as const;
 const RING_MAP = 'events_map';
+/** Entry/exit pairing: task-local storage, or the LRU hash fallback (maps.h). */
+const ENTRY_STORAGE = 'task_entry_storage';
+const ENTRY_HASH = 'task_entry_map';
 const SETTINGS = '.rodata.settings';
 const TRACED = '.data.traced';
 /**
@@ -127,6 +137,46 @@ export function syscallPlan(
   }
   return out;
 }
+
+/** The `.data.traced` value for a syscall plan: the traced x86_64 numbers and their i386 numbers. */
+function tracedValue(plan: ReadonlyMap<number, SyscallPlan>): Buffer {
+  const compat = [...plan.values()].flatMap((p) =>
+    (p.spec.syscall?.compatNrs ?? []).filter((c) => c < kt_wire_limit.KT_MAX_SYSCALLS),
+  );
+  return encodeTraced(plan.keys(), compat);
+}
+
+/**
+ * The kernel fast paths of a capture (bpf/include/maps.h enum kt_setting_flag). Each is on by default where
+ * the kernel allows it; turning one off makes the programs take the slower path they keep as a fallback, so
+ * that a benchmark can measure what each buys side by side. Output is the same either way.
+ */
+export interface FastPaths {
+  /** Attach the BTF-typed (tp_btf) syscall programs where the kernel allows; off: the raw_tp fallback. */
+  readonly btfPrograms?: boolean;
+  /** Pair a syscall's entry and exit in task-local storage (needs FeatureReport.taskStorage); off: an LRU hash. */
+  readonly taskStorage?: boolean;
+  /** Read the task's fields of each record with direct loads (tp_btf programs only); off: probe reads. */
+  readonly directTask?: boolean;
+  /** Wake the consumer once per crossing of the wakeup mark; off: on every record past the mark. */
+  readonly wakeOnCrossing?: boolean;
+  /** Build small syscall records in place in the ring; off: in a per-CPU scratch area, then copied. */
+  readonly ringReserve?: boolean;
+  /** Read a path the syscall record and security_file_open both carry once; off: once for each. */
+  readonly strOnce?: boolean;
+}
+
+/** The kt_settings_t.flags word for `wanted` on a kernel with `features`. */
+export function fastPathFlags(features: FeatureReport, wanted: FastPaths = {}): number {
+  const F = kt_setting_flag;
+  let flags = 0;
+  if (features.taskStorage && wanted.taskStorage !== false) flags |= F.KT_SET_TASK_STORAGE;
+  if (features.tpBtf && wanted.directTask !== false) flags |= F.KT_SET_DIRECT_TASK;
+  if (wanted.wakeOnCrossing !== false) flags |= F.KT_SET_WAKE_CROSSING;
+  if (wanted.ringReserve !== false) flags |= F.KT_SET_RING_RESERVE;
+  if (wanted.strOnce !== false) flags |= F.KT_SET_STR_ONCE;
+  return flags;
+}
 const DEFAULT_RING_BYTES = 8 << 20;
 const PAGE = 4096;
 
@@ -179,6 +229,8 @@ export interface CaptureSpec {
   readonly startBootNs?: bigint;
   /** The BPF object (default build/bpf/ktrail.bpf.o under the package root). */
   readonly objectPath?: string;
+  /** Kernel fast paths to turn off (all on by default where the kernel allows them); for benchmarks. */
+  readonly fastPaths?: FastPaths;
   /** Ring buffer bytes: a power of two, at least one page (default 8 MiB). */
   readonly ringBytes?: number;
   /** Wake the poller once this many bytes wait (default ringBytes / 8). */
@@ -319,6 +371,18 @@ export class Capture {
   }
 
   /**
+   * The attached programs' kernel run counters: total ns spent in each and its runs. They only count while
+   * the sysctl kernel.bpf_stats_enabled is 1 (benchmarks turn it on); empty after close.
+   */
+  programStats(): { name: string; runTimeNs: number; runCount: number }[] {
+    if (this.#closed) return [];
+    return this.#obj
+      .programs()
+      .filter((p) => this.#attached.includes(p.name))
+      .map((p) => ({ name: p.name, runTimeNs: p.runTimeNs ?? 0, runCount: p.runCount ?? 0 }));
+  }
+
+  /**
    * Replace what is traced and the policy maps (scope_map, scope_ns_map, filter_map, the policy fields of
    * syscall_cfg_map and lifecycle_cfg_map) without detaching anything: the same object, ring and seq_map stay,
    * so sequence numbers continue. Three steps, so that no record a policy of the old or the new set would
@@ -370,7 +434,7 @@ export class Capture {
       for (const c of sc.spec.syscall?.compatNrs ?? [])
         if (c < kt_wire_limit.KT_MAX_SYSCALLS) obj.mapUpdate('compat_nr_map', u32Key(c), encodeCompatNr(nr));
     }
-    obj.mapUpdate(TRACED, u32Key(0), encodeTraced(relaxed.keys()));
+    obj.mapUpdate(TRACED, u32Key(0), tracedValue(relaxed));
     for (const l of loaded)
       obj.mapUpdate(
         'lifecycle_cfg_map',
@@ -440,7 +504,7 @@ export class Capture {
             );
       obj.mapUpdate('syscall_cfg_map', u32Key(nr), cfg);
     }
-    obj.mapUpdate(TRACED, u32Key(0), encodeTraced(planned.keys()));
+    obj.mapUpdate(TRACED, u32Key(0), tracedValue(planned));
     if (this.#net)
       obj.mapUpdate(
         NET_DATA,
@@ -604,8 +668,15 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
     checkObjectAbi(obj, path);
     const wakeupFill = spec.wakeupBytes ?? ringBytes / 8;
     const startNs = spec.startBootNs ?? native.clocks().boottime;
-    obj.setInitialValue(SETTINGS, encodeSettings({ selfTgid: process.pid, wakeupFill, startNs }));
+    const flags = fastPathFlags(features, spec.fastPaths);
+    obj.setInitialValue(SETTINGS, encodeSettings({ selfTgid: process.pid, wakeupFill, startNs, flags }));
     obj.setMapMaxEntries(RING_MAP, ringBytes);
+    // The pairing map not used shrinks to one entry; a kernel without task storage gets a hash in its place.
+    if ((flags & kt_setting_flag.KT_SET_TASK_STORAGE) !== 0) obj.setMapMaxEntries(ENTRY_HASH, 1);
+    else if (!features.taskStorage) {
+      obj.setMapType(ENTRY_STORAGE, 'hash');
+      obj.setMapMaxEntries(ENTRY_STORAGE, 1);
+    }
     const plan = spec.kernelPlan;
     const scopeOnly = new Set(spec.scopeOnlyEvents ?? []);
     const enc: EncodedPlan | undefined =
@@ -621,7 +692,8 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
     );
     for (const l of LIFECYCLE) obj.setAutoload(l.program, lifecycle.includes(l));
     // The BTF-typed syscall programs where the kernel has tp_btf, the raw tracepoint ones elsewhere.
-    const programs: readonly string[] = features.tpBtf ? SYSCALL_PROGRAMS.btf : SYSCALL_PROGRAMS.raw;
+    const btfPrograms = features.tpBtf && spec.fastPaths?.btfPrograms !== false;
+    const programs: readonly string[] = btfPrograms ? SYSCALL_PROGRAMS.btf : SYSCALL_PROGRAMS.raw;
     for (const p of [...SYSCALL_PROGRAMS.btf, ...SYSCALL_PROGRAMS.raw])
       obj.setAutoload(p, programs.includes(p));
     // The packet programs only when a packet event is traced.
@@ -673,7 +745,7 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
       }
     }
     // The traced bitmap last: a syscall becomes live once its configuration is complete.
-    obj.mapUpdate(TRACED, u32Key(0), encodeTraced(syscalls.keys()));
+    obj.mapUpdate(TRACED, u32Key(0), tracedValue(syscalls));
     // Exit first: a sys_exit without its entry record is ignored, the reverse would leak entries.
     obj.attach(programs[1]!);
     obj.attach(programs[0]!);

@@ -249,6 +249,19 @@ function readInt64(dv: DataView, off: number): number | bigint {
   return dv.getBigInt64(off, true);
 }
 
+/** True when `sv` holds the record's header args[] then its `payload` bytes (compared a word at a time). */
+function sameBytes(sv: DataView, dv: DataView, base: number, payload: number): boolean {
+  const a = base + HDR.args;
+  for (let i = 0; i < ARGS_BYTES; i += 4)
+    if (sv.getUint32(i, true) !== dv.getUint32(a + i, true)) return false;
+  const p = base + HDR.SIZE;
+  const words = payload & ~3;
+  for (let i = 0; i < words; i += 4)
+    if (sv.getUint32(ARGS_BYTES + i, true) !== dv.getUint32(p + i, true)) return false;
+  for (let i = words; i < payload; i++) if (sv.getUint8(ARGS_BYTES + i) !== dv.getUint8(p + i)) return false;
+  return true;
+}
+
 /** Policy bitmaps below 256, shared rather than allocated per record. */
 const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
@@ -280,7 +293,19 @@ interface ThreadValues {
   uts2: number;
   uts3: number;
   hostName: string;
+  // The last syscall record's arguments, reused while the bytes they came from repeat (a storm of one call).
+  argsSpec: EventSpec | undefined;
+  /** Its header args[] then its payload, as read. */
+  argsBytes: Uint8Array;
+  argsView: DataView;
+  args: EventArg[] | undefined;
 }
+
+/** Payloads longer than this are decoded afresh every time (comparing them would cost about as much). */
+const REUSE_PAYLOAD_MAX = 256;
+const ARGS_BYTES = KT_MAX_ARGS * 8;
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY_BYTES.buffer);
 
 const THREAD_SLOTS = 4096;
 const STRING_SLOTS = 1024;
@@ -358,12 +383,15 @@ export class Decoder {
     const flags = dv.getUint32(base + HDR.flags, true);
     const atEntry = (flags & KT_F_AT_ENTRY) !== 0;
     const noEntry = (flags & KT_F_NO_ENTRY) !== 0;
-    const args = this.#decodeArgs(spec, dv, buf, base, size);
+    const t = this.#thread(buf, dv, base);
+    const args =
+      spec.syscall !== undefined && size - HDR.SIZE <= REUSE_PAYLOAD_MAX
+        ? this.#syscallArgs(spec, t, dv, buf, base, size)
+        : this.#decodeArgs(spec, dv, buf, base, size);
     if (!args) {
       this.errors.bad_blob++;
       return undefined;
     }
-    const t = this.#thread(buf, dv, base);
     const nr = dv.getUint32(base + HDR.syscall_nr, true);
     const matchedLo = dv.getUint32(base + HDR.matched, true);
     const ev: Building = {
@@ -446,6 +474,10 @@ export class Decoder {
         uts2: -1,
         uts3: -1,
         hostName: '',
+        argsSpec: undefined,
+        argsBytes: EMPTY_BYTES,
+        argsView: EMPTY_VIEW,
+        args: undefined,
       };
       this.#threads[slot] = t;
     }
@@ -502,6 +534,40 @@ export class Decoder {
       t.hostName = cString(buf, u, KT_UTS_LEN);
     }
     return t;
+  }
+
+  /**
+   * A syscall record's arguments: the thread's previous ones when the record's header args[] and payload are
+   * the bytes those came from (the same array, shared: events never change their arguments), else decoded.
+   */
+  #syscallArgs(
+    spec: EventSpec,
+    t: ThreadValues,
+    dv: DataView,
+    buf: Uint8Array,
+    base: number,
+    size: number,
+  ): EventArg[] | undefined {
+    const payload = size - HDR.SIZE;
+    const saved = t.argsBytes;
+    if (
+      t.argsSpec === spec &&
+      saved.length === ARGS_BYTES + payload &&
+      sameBytes(t.argsView, dv, base, payload)
+    )
+      return t.args;
+    const args = this.#decodeArgs(spec, dv, buf, base, size);
+    if (args === undefined) return undefined;
+    // Arguments holding objects (bytes, arrays, addresses) are not shared.
+    for (const x of args) if (x.value !== null && typeof x.value === 'object') return args;
+    const bytes = saved.length === ARGS_BYTES + payload ? saved : new Uint8Array(ARGS_BYTES + payload);
+    bytes.set(buf.subarray(base + HDR.args, base + HDR.args + ARGS_BYTES), 0);
+    bytes.set(buf.subarray(base + HDR.SIZE, base + size), ARGS_BYTES);
+    t.argsBytes = bytes;
+    t.argsView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    t.argsSpec = spec;
+    t.args = args;
+    return args;
   }
 
   /** UTF-8 text of buf[start, end): short strings come from a cache keyed by their bytes. */

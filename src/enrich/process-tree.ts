@@ -13,6 +13,8 @@ import { type ArgValue, argValue, type TraceEvent } from '../decode/event.js';
 
 const DEFAULT_TREE_SIZE = 32768;
 const DEFAULT_GRACE_MS = 5000;
+/** observe() reads the clock for the sweep once per this many records. */
+const SWEEP_CHECK = 64;
 
 /** One process (thread group) as the tree knows it. */
 export interface ProcessInfo {
@@ -91,6 +93,8 @@ export class ProcessTree {
   /** The pid last in insertion order (-1: unknown): touching it again needs no reordering. */
   #mru = -1;
   #lastSweep = 0;
+  /** Records observed since the clock was last read for the sweep. */
+  #sinceClock = 0;
 
   constructor(opts: ProcessTreeOptions = {}) {
     this.#max = opts.maxEntries ?? DEFAULT_TREE_SIZE;
@@ -208,8 +212,12 @@ export class ProcessTree {
    * exe and comm, a group exit starts the grace period); any other record adds its process when unknown.
    */
   observe(ev: TraceEvent): void {
-    const now = this.#now();
-    if (now - this.#lastSweep > this.#grace) this.sweep();
+    // The clock is read every SWEEP_CHECK records, not for each: a sweep only frees memory (lookups check
+    // expiry themselves), and a storm of records would pay for a clock read each.
+    if (++this.#sinceClock >= SWEEP_CHECK) {
+      this.#sinceClock = 0;
+      if (this.#now() - this.#lastSweep > this.#grace) this.sweep();
+    }
     switch (ev.spec.name) {
       case 'sched_process_fork': {
         const child = num(argValue(ev, 'child_pid'));
@@ -241,7 +249,7 @@ export class ProcessTree {
       case 'sched_process_exit': {
         if (argValue(ev, 'process_group_exit') !== true) return;
         const p = this.#map.get(ev.hostProcessId);
-        if (p !== undefined) p.exitedAt = now;
+        if (p !== undefined) p.exitedAt = this.#now();
         return;
       }
       default:

@@ -27,6 +27,12 @@ export interface NativeProgramInfo {
   readonly section: string;
   readonly autoload: boolean;
   readonly attached: boolean;
+  /**
+   * The kernel's run counters of a loaded program: total ns spent in it and runs. They only count while the
+   * sysctl kernel.bpf_stats_enabled is 1; absent before load.
+   */
+  readonly runTimeNs?: number;
+  readonly runCount?: number;
 }
 
 export interface RingOptions {
@@ -47,6 +53,8 @@ export type BatchCallback = (err: Error | null, batch: Buffer | undefined) => vo
  */
 export interface NativeBpfObject {
   setMapMaxEntries(map: string, entries: number): void;
+  /** Changes a map's type before load: the fallback for a map type the kernel lacks. */
+  setMapType(map: string, type: 'hash' | 'array'): void;
   setAutoload(program: string, on: boolean): void;
   /** Replaces the bytes of a read-only data section (`.rodata.*`) before load; the size must match. */
   setInitialValue(map: string, data: Buffer): void;
@@ -85,6 +93,8 @@ export interface ProbeTypes {
   readonly rawTracepoint: boolean;
   readonly tracing: boolean;
   readonly perfEventArray: boolean;
+  /** BPF_MAP_TYPE_TASK_STORAGE (Linux 5.11). */
+  readonly taskStorage: boolean;
 }
 
 export interface ProbeAttachResult {

@@ -116,6 +116,47 @@ test('JsonWriter: lines of one thread re-render every field that changed', () =>
   assert.deepEqual([...w.bytes()], [...Buffer.from('{"x":"é"}\n')]);
 });
 
+test('JsonWriter: repeated arguments come from the thread cache, across batches and changes', () => {
+  const w = new JsonWriter(opts, 1 << 16); // large: every batch reuses the same memory
+  const shared = event().args;
+  const batches: TraceEvent[][] = [
+    [event(), event(), event({ args: shared }), event({ args: shared })],
+    [event({ args: shared }), event({ seq: 2n }), event()],
+    [
+      event({ args: [{ name: 'name', type: 'string', value: 'bar' }, shared[1]!] }),
+      event({ args: [{ name: 'name', type: 'string', value: 'bar' }, shared[1]!] }),
+      event({ args: [{ name: 'name', type: 'string', value: '', problem: 'null' }, shared[1]!] }),
+      event({ matched: 3n }),
+      event({ matched: 3n }),
+      event({ args: [] }),
+      event({ args: [] }),
+      event(),
+    ],
+    [
+      event({ processorId: 0 }),
+      event({ processorId: 0, returnValue: 0 }),
+      event({ processorId: 7, returnValue: 0 }),
+      event({ processorId: 7, returnValue: 0 }),
+      event({ processorId: 1234, returnValue: 0 }),
+      event({ processorId: 0, returnValue: -(2n ** 63n) }),
+      event({ processorId: 0, returnValue: -(2n ** 63n) }),
+      event({ processorId: 0, returnValue: 1 }),
+      event({ timestamp: 5n, processorId: 0, returnValue: 1 }),
+      event({ timestamp: 1764412299999999999n, returnValue: 1 }),
+      event({ timestamp: 1764412300000000000n, returnValue: 1, durationNs: undefined }),
+    ],
+  ];
+  for (const batch of batches) {
+    w.reset();
+    for (const ev of batch) w.event(ev);
+    // Every line as a fresh writer renders it: the cache never changes a byte.
+    assert.equal(w.text(), batch.map((ev) => `${formatJson(ev, { ...opts })}\n`).join(''));
+    // Overwrite the writer's buffer the way the next batch does.
+    w.reset();
+    w.line('x'.repeat(2000));
+  }
+});
+
 test('JsonWriter: values, escapes, non-ASCII, 64-bit and missing keys', () => {
   const ev = event({
     returnValue: 18446744073709551615n,

@@ -127,7 +127,26 @@ interface ThreadRun {
   mid: Uint8Array;
   /** `,"syscall":...,"threadEntityId":` + ids */
   tail: Uint8Array;
+  // Arguments that repeat (a storm of one call from one thread): `tail`, the arguments and `],"seq":` as one
+  // run, kept once the same arguments came twice in a row and used while they stay the same.
+  /** The previous event's arguments (not yet cached). */
+  lastArgs: readonly EventArg[] | undefined;
+  /** The cached arguments: name, type, value, problem of each (primitive values only). */
+  argsKey: unknown[] | undefined;
+  /** The array argsKey was taken from (the decoder shares an array while a thread's arguments repeat). */
+  argsRef: readonly EventArg[] | undefined;
+  /** tail + arguments + SEQ, rendered from argsKey. */
+  argsRun: Uint8Array | undefined;
+  /** The return value rendered before argsRun in retRun (undefined: none yet), and the previous event's. */
+  runRet: number | bigint | undefined;
+  lastRet: number | bigint | undefined;
+  retRun: Uint8Array | undefined;
+  /** head + processor id + mid, by processor id; emptied when mid changes. */
+  cpuMid: (Uint8Array | undefined)[];
 }
+
+/** Processors whose head+mid run a thread keeps. */
+const MAX_CPU_RUNS = 1024;
 
 /** The constant start of one argument (`{"name":..,"type":..,"value":`, with a leading comma after the first). */
 interface ArgPrefix {
@@ -150,7 +169,8 @@ export class JsonWriter {
   readonly #threads: (ThreadRun | undefined)[] = new Array(THREAD_SLOTS).fill(undefined);
   readonly #args = new Map<EventSpec, ArgPrefix[]>();
   readonly #matched = new Map<bigint, string>();
-  // Epoch-ns timestamps: the seconds of the last one, rendered, so that only the nanoseconds are computed.
+  // Epoch-ns timestamps: `{"timestamp":` and the seconds of the last one, rendered, so that only the
+  // nanoseconds are computed.
   #secBase = -1n;
   #secDigits: Uint8Array = new Uint8Array(0);
 
@@ -216,17 +236,16 @@ export class JsonWriter {
   ): void {
     this.#ensure(512);
     const t = this.#thread(ev, spec, argsNum, matched);
-    this.#copy(OPEN);
-    this.#epochNs(ev.timestamp);
-    this.#copy(t.head);
-    this.#uint(ev.processorId);
-    this.#copy(t.mid);
-    this.#num(ev.returnValue);
-    this.#copy(t.tail);
+    this.#timestamp(ev.timestamp);
     if (finding === undefined) {
-      if (ev.args.length > 0) this.#writeArgs(ev);
-      this.#copy(SEQ);
+      this.#copy(this.#headMid(t, ev.processorId));
+      this.#retTailArgs(t, ev);
     } else {
+      this.#copy(t.head);
+      this.#uint(ev.processorId);
+      this.#copy(t.mid);
+      this.#num(ev.returnValue);
+      this.#copy(t.tail);
       this.#writeFindingArgs(finding);
       this.#copy(METADATA);
       this.#raw(metadataJson(findingMetadata(finding.rule)));
@@ -253,6 +272,66 @@ export class JsonWriter {
     this.#ensure(2);
     this.#buf[this.#len++] = 125; // }
     this.#buf[this.#len++] = 10;
+  }
+
+  /** `head`, the processor id and `mid`, as one run per processor (rendered on the thread's first use of it). */
+  #headMid(t: ThreadRun, cpu: number): Uint8Array {
+    let run = cpu < MAX_CPU_RUNS ? t.cpuMid[cpu] : undefined;
+    if (run === undefined) {
+      const start = this.#len;
+      this.#copy(t.head);
+      this.#uint(cpu);
+      this.#copy(t.mid);
+      run = new Uint8Array(this.#buf.subarray(start, this.#len));
+      this.#len = start;
+      if (cpu < MAX_CPU_RUNS) t.cpuMid[cpu] = run;
+    }
+    return run;
+  }
+
+  /**
+   * The return value, `tail`, the event's arguments and `],"seq":`. The run from `tail` on is copied from the
+   * thread's cache when the arguments are the ones cached, else rendered (and cached when they are the same
+   * as the previous event's); with the return value the cached one too, the whole run is.
+   */
+  #retTailArgs(t: ThreadRun, ev: TraceEvent): void {
+    const args = ev.args;
+    const key = t.argsKey;
+    const ret = ev.returnValue;
+    if (key !== undefined && (args === t.argsRef || sameArgs(key, args))) {
+      if (ret === t.runRet) {
+        this.#copy(t.retRun!);
+        return;
+      }
+      const start = this.#len;
+      this.#num(ret);
+      this.#copy(t.argsRun!);
+      // A return value seen twice in a row joins the cached run.
+      if (ret === t.lastRet) {
+        t.runRet = ret;
+        t.retRun = new Uint8Array(this.#buf.subarray(start, this.#len));
+      }
+      t.lastRet = ret;
+      return;
+    }
+    this.#num(ret);
+    const start = this.#len;
+    this.#copy(t.tail);
+    if (args.length > 0) this.#writeArgs(ev);
+    this.#copy(SEQ);
+    const last = t.lastArgs;
+    t.lastArgs = args;
+    if (last === undefined || (last !== args && !sameArgsAs(last, args))) return;
+    const k = argsKey(args);
+    if (k === undefined) return;
+    t.argsKey = k;
+    t.argsRef = args;
+    t.runRet = undefined;
+    t.retRun = undefined;
+    t.lastRet = ret;
+    // A copy (Buffer#slice would share the writer's buffer, which the next batch overwrites).
+    t.argsRun = new Uint8Array(this.#buf.subarray(start, this.#len));
+    t.lastArgs = undefined;
   }
 
   /** The rule's data then `detectedFrom`, whose `args` are the trigger's arguments as its own line has them. */
@@ -289,7 +368,8 @@ export class JsonWriter {
     this.#ensure(n);
     const buf = this.#buf;
     let o = this.#len;
-    if (n < 64) for (let i = 0; i < n; i++) buf[o++] = b[i]!;
+    // A byte loop wins only for the shortest runs; set() is a memcpy.
+    if (n < 16) for (let i = 0; i < n; i++) buf[o++] = b[i]!;
     else {
       buf.set(b, o);
       o += n;
@@ -316,7 +396,7 @@ export class JsonWriter {
     let o = this.#len + digits;
     this.#len = o;
     while (v >= 100) {
-      const q = Math.floor(v / 100);
+      const q = v < 0x80000000 ? (v / 100) | 0 : Math.floor(v / 100);
       const r = (v - q * 100) * 2;
       buf[--o] = PAIRS[r + 1]!;
       buf[--o] = PAIRS[r]!;
@@ -351,9 +431,13 @@ export class JsonWriter {
     else this.#raw(v.toString());
   }
 
-  /** An epoch-ns bigint: the seconds come from the previous timestamp when they are the same. */
-  #epochNs(v: bigint): void {
+  /**
+   * `{"timestamp":` and an epoch-ns bigint: the key and the seconds come as one run from the previous
+   * timestamp when its seconds are the same.
+   */
+  #timestamp(v: bigint): void {
     if (v <= MAX_SAFE) {
+      this.#copy(OPEN);
       this.#big(v);
       return;
     }
@@ -361,7 +445,7 @@ export class JsonWriter {
     if (ns < 0n || ns >= NS_PER_S) {
       const sec = v / NS_PER_S;
       this.#secBase = sec * NS_PER_S;
-      this.#secDigits = encoder.encode(sec.toString());
+      this.#secDigits = encoder.encode(`{"timestamp":${sec}`);
       ns = v - this.#secBase;
     }
     this.#copy(this.#secDigits);
@@ -371,7 +455,7 @@ export class JsonWriter {
     let o = this.#len + 9;
     this.#len = o;
     for (let i = 0; i < 4; i++) {
-      const q = Math.floor(n / 100);
+      const q = (n / 100) | 0; // n < 10^9: an int32
       const r = (n - q * 100) * 2;
       buf[--o] = PAIRS[r + 1]!;
       buf[--o] = PAIRS[r]!;
@@ -503,6 +587,13 @@ export class JsonWriter {
         `,"syscall":${q(ev.syscall)},"stackAddresses":null,"contextFlags":{"containerStarted":${t.containerStarted},` +
           `"isCompat":${ev.isCompat}},"threadEntityId":${t.ids}`,
       );
+      t.lastArgs = undefined;
+      t.argsKey = undefined;
+      t.argsRef = undefined;
+      t.argsRun = undefined;
+      t.runRet = undefined;
+      t.retRun = undefined;
+      t.cpuMid = [];
     }
     return t;
   }
@@ -585,7 +676,60 @@ function renderThread(ev: TraceEvent): ThreadRun {
     containerStarted: false,
     mid: new Uint8Array(0),
     tail: new Uint8Array(0),
+    lastArgs: undefined,
+    argsKey: undefined,
+    argsRef: undefined,
+    argsRun: undefined,
+    runRet: undefined,
+    lastRet: undefined,
+    retRun: undefined,
+    cpuMid: [],
   };
+}
+
+/** A value the argument cache can hold: compared with ===, it decides the rendering. */
+function primitive(v: ArgValue): boolean {
+  return v === null || typeof v !== 'object';
+}
+
+/** name, type, value, problem of each argument, or undefined when a value is an object (not cached). */
+function argsKey(args: readonly EventArg[]): unknown[] | undefined {
+  const k: unknown[] = new Array(args.length * 4);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!primitive(a.value)) return undefined;
+    k[i * 4] = a.name;
+    k[i * 4 + 1] = a.type;
+    k[i * 4 + 2] = a.value;
+    k[i * 4 + 3] = a.problem;
+  }
+  return k;
+}
+
+function sameArgs(key: readonly unknown[], args: readonly EventArg[]): boolean {
+  if (key.length !== args.length * 4) return false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (
+      a.value !== key[i * 4 + 2] ||
+      a.name !== key[i * 4] ||
+      a.type !== key[i * 4 + 1] ||
+      a.problem !== key[i * 4 + 3]
+    )
+      return false;
+  }
+  return true;
+}
+
+function sameArgsAs(x: readonly EventArg[], y: readonly EventArg[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i]!;
+    const b = y[i]!;
+    if (a.value !== b.value || a.name !== b.name || a.type !== b.type || a.problem !== b.problem)
+      return false;
+  }
+  return true;
 }
 
 /** `metadata` of a finding: Tracee's Go structs print `Properties` keys sorted and empty `Tags` as null. */

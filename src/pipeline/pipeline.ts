@@ -496,7 +496,7 @@ export class Pipeline {
     if (!printed && !ev.internal) this.#unprinted++;
     if (!printed && !detect && follow === 0n) return;
     const own = ownScopes(c, ev, this.#ctx);
-    const mine = own & follow;
+    const mine = follow === 0n ? 0n : own & follow;
     if (mine !== 0n) this.#mark(ev.hostProcessId, mine);
     if (!printed && !detect) return;
     const scopes = matchScopes(c, ev, this.#ctx, own);

@@ -53,6 +53,29 @@ export interface MatchContext {
 
 const bit = (i: number): bigint => 1n << BigInt(i);
 
+/** Bitmaps of a policy set that every event needs, made once per set (bigint arithmetic allocates). */
+interface Masks {
+  /** Policies without a scope: they admit every process. */
+  readonly unscoped: bigint;
+  /** bit(i) for each policy. */
+  readonly bits: readonly bigint[];
+}
+
+const masksOf = new WeakMap<CompiledPolicies, Masks>();
+
+function masks(c: CompiledPolicies): Masks {
+  let m = masksOf.get(c);
+  if (m === undefined) {
+    const n = c.policies.length;
+    m = {
+      unscoped: (bit(n) - 1n) & ~c.user.scopedMask,
+      bits: Array.from({ length: n }, (_, i) => bit(i)),
+    };
+    masksOf.set(c, m);
+  }
+  return m;
+}
+
 function num(v: number | bigint): bigint {
   return typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
 }
@@ -212,10 +235,12 @@ function filtersMatch(set: EventFilterSet, ev: TraceEvent, ctx: MatchContext): b
  * Unscoped policies match every process. The pipeline records follow marks from this.
  */
 export function ownScopes(c: CompiledPolicies, ev: TraceEvent, ctx: MatchContext = {}): bigint {
+  const m = masks(c);
+  if (c.user.scopedMask === 0n) return m.unscoped;
   const n = c.policies.length;
-  let out = (bit(n) - 1n) & ~c.user.scopedMask;
+  let out = m.unscoped;
   for (let i = 0; i < n; i++) {
-    const b = bit(i);
+    const b = m.bits[i]!;
     if ((c.user.scopedMask & b) === 0n) continue;
     const s = c.user.scopes[i];
     if (s !== undefined && scopeMatches(s, ev, ctx)) out |= b;
@@ -235,6 +260,7 @@ export function matchScopes(
   own = ownScopes(c, ev, ctx),
 ): bigint {
   let out = own;
+  if (c.user.followMask === 0n) return out;
   const missing = c.user.followMask & ~own;
   if (missing === 0n || ctx.isDescendantOfMatch === undefined) return out;
   for (let i = 0; i < c.policies.length; i++) {

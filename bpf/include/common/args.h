@@ -202,8 +202,13 @@ static __always_inline __u32 kt_put_args(struct scratch_t *s, const struct sysca
 					 const struct entry_t *e)
 {
 	__u32 off = 0;
-	for (int i = 0; i < KT_MAX_ARGS; i++)
+	for (int i = 0; i < KT_MAX_ARGS; i++) {
+		/* Register-only arguments append nothing: skip the call. */
+		__u8 kind = cfg->kind[i];
+		if (kind == ARG_NONE || kind == ARG_REG || kind > ARG_INT_PTR)
+			continue;
 		off = kt_put_arg(s, off, cfg, i, e);
+	}
 	return off;
 }
 

@@ -117,7 +117,9 @@ static __always_inline int kt_ke_file_open(struct kscratch_t *s, const struct ke
 	off = kt_ks_put_u64(s, off, BPF_CORE_READ(ino, i_ino));
 	off = kt_ks_put_u64(s, off, kt_inode_ctime(ino));
 	__u8 p = kc->path_arg;
-	if (p < KT_MAX_ARGS)
+	if (p < KT_MAX_ARGS && e->str_src) /* read whole by the syscall record: copy it (kt_sys_exit) */
+		off = kt_ks_put_str(s, off, e->str_src, 0);
+	else if (p < KT_MAX_ARGS)
 		off = kt_ks_put_str(s, off, kt_arg(e, p), 1);
 	else
 		off = kt_ks_put_empty(s, off, ARG_STR, BLOB_OK);
