@@ -22,7 +22,10 @@ export interface FeatureReport {
    * without it, in an LRU hash keyed by thread id (slower).
    */
   readonly taskStorage: boolean;
-  /** fentry on a kernel function loads and attaches (BPF trampolines); refused on some kernels. */
+  /**
+   * fentry on a kernel function loads and attaches (BPF trampolines); refused on some kernels. False as well
+   * when not probed (`probeFeatures(native, { fentry: false })`): no capture uses it.
+   */
   readonly fentry: boolean;
   /** kprobes are built in (CONFIG_KPROBES). */
   readonly kprobes: boolean;
@@ -38,8 +41,11 @@ const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe';
 /** A kernel function present in every build's BTF, for the fentry probe. */
 const FENTRY_TARGET = 'vfs_read';
 
-/** Probe every feature ktrail may use. Takes a few milliseconds (loads two tiny programs). */
-export function probeFeatures(native: NativeAddon): FeatureReport {
+/**
+ * Probe every feature ktrail may use. Each attach probe loads a tiny program against the kernel's BTF, which
+ * takes about 55 ms here; `fentry: false` skips the fentry one, which only a report of what is missing needs.
+ */
+export function probeFeatures(native: NativeAddon, opts: { readonly fentry?: boolean } = {}): FeatureReport {
   const reasons: Record<string, string> = {};
   const root = process.geteuid?.() === 0;
   const btf = existsSync(BTF_PATH);
@@ -54,7 +60,7 @@ export function probeFeatures(native: NativeAddon): FeatureReport {
   const tpBtf = attach('tp_btf', 'sys_enter', 'tpBtf');
   const taskStorage = btf && types.taskStorage;
   if (!taskStorage) reasons['taskStorage'] = 'the kernel has no task-local storage maps (Linux 5.11+)';
-  const fentry = attach('fentry', FENTRY_TARGET, 'fentry');
+  const fentry = opts.fentry === false ? false : attach('fentry', FENTRY_TARGET, 'fentry');
   const kprobes = existsSync(KPROBE_PMU);
   if (!kprobes) reasons['kprobes'] = 'the kernel has no kprobe support (CONFIG_KPROBES unset)';
   const tracefs = TRACEFS.some((p) => existsSync(p));

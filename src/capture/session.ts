@@ -268,7 +268,7 @@ export function lostByName(stats: CaptureStats): Map<string, bigint> {
 
 /** A running capture. Create with openCapture. */
 export class Capture {
-  /** Feature probe results taken at start. */
+  /** Feature probe results taken at start (fentry is not probed there: false). */
   readonly features: FeatureReport;
   /** Milliseconds from openCapture() to the programs attached and the poller running. */
   readonly startupMs: number;
@@ -653,10 +653,12 @@ export async function openCapture(spec: CaptureSpec, native: NativeAddon = loadN
   const ringBytes = checkSpec(spec);
   // Capabilities first: without CAP_BPF the feature probes below would all read as "unsupported".
   requireCapabilities();
-  const features = probeFeatures(native);
+  // Without the fentry probe (no capture uses fentry): it is redone only to say what is missing.
+  const features = probeFeatures(native, { fentry: false });
   const missing = missingRequired(features);
   if (missing.length > 0) {
-    throw new KtrailError('KERNEL_FEATURE_MISSING', `starting the capture: ${describeMissing(features)}`, {
+    const all = probeFeatures(native);
+    throw new KtrailError('KERNEL_FEATURE_MISSING', `starting the capture: ${describeMissing(all)}`, {
       hint: 'ktrail needs Linux 5.8+ with CONFIG_DEBUG_INFO_BTF=y',
     });
   }

@@ -14,7 +14,7 @@
  * Main thread only.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, type JetStreamClient, type NatsConnection } from 'nats';
+import type { JetStreamClient, NatsConnection } from 'nats';
 import { KtrailError } from '../errors.js';
 import { backoffMs, LineQueue, pause } from './queue.js';
 import type { Sink, SinkStats } from './sink.js';
@@ -46,6 +46,8 @@ function why(e: unknown): string {
 
 /** Connects and checks the server, JetStream and the subject's stream; throws KtrailError (exit status 2). */
 export async function openNatsSink(o: NatsOptions, report: SinkReporter = () => {}): Promise<Sink> {
+  // The client library is loaded only by runs that publish to NATS (about 60 ms of start-up).
+  const { connect } = await import('nats');
   let nc: NatsConnection;
   try {
     nc = await connect({

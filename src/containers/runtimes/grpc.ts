@@ -4,17 +4,18 @@
  * as their names, 64-bit integers as strings, absent fields at their defaults): still to be checked by the
  * caller like any untrusted value.
  */
-import {
-  type ChannelOptions,
-  Client,
-  credentials,
-  Metadata,
-  type ServiceDefinition,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type { ChannelOptions, Client, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
 import { ResponseError } from './errors.js';
+
+// grpc-js and protobufjs are loaded on first use (about 110 ms of start-up otherwise, for every run that never
+// asks containerd or CRI-O anything). Both are CommonJS: require keeps the first use synchronous.
+const requireCjs = createRequire(import.meta.url);
+let grpcModule: typeof import('@grpc/grpc-js') | undefined;
+let protobufModule: typeof protobuf | undefined;
+const grpc = () => (grpcModule ??= requireCjs('@grpc/grpc-js') as typeof import('@grpc/grpc-js'));
+const pb = () => (protobufModule ??= requireCjs('protobufjs') as typeof protobuf);
 
 /** One parsed schema: the proto3 files of one API in a single root. */
 export class ProtoSchema {
@@ -61,8 +62,8 @@ export class ProtoSchema {
 
   private resolve(): protobuf.Root {
     if (this.root === undefined) {
-      const root = new protobuf.Root();
-      for (const text of this.files) protobuf.parse(text, root, { keepCase: true });
+      const root = new (pb().Root)();
+      for (const text of this.files) pb().parse(text, root, { keepCase: true });
       root.resolveAll();
       this.root = root;
     }
@@ -116,7 +117,8 @@ export class GrpcChannel {
       'grpc.max_reconnect_backoff_ms': 2000,
       'grpc.enable_retries': 0,
     };
-    this.client = new Client(`unix:${socket}`, credentials.createInsecure(), options);
+    const { Client: GrpcClient, credentials } = grpc();
+    this.client = new GrpcClient(`unix:${socket}`, credentials.createInsecure(), options);
   }
 
   /**
@@ -136,7 +138,7 @@ export class GrpcChannel {
         reject(signal.reason);
         return;
       }
-      const md = new Metadata();
+      const md = new (grpc().Metadata)();
       for (const [k, v] of Object.entries(headers)) md.set(k, v);
       let done = false;
       const onAbort = () => {
@@ -157,7 +159,7 @@ export class GrpcChannel {
           done = true;
           signal.removeEventListener('abort', onAbort);
           if (err === null) resolve(value);
-          else if (err.code === status.NOT_FOUND) resolve(undefined);
+          else if (err.code === grpc().status.NOT_FOUND) resolve(undefined);
           else reject(describe(err));
         },
       );
@@ -173,16 +175,16 @@ export class GrpcChannel {
 /** The error a failed call rejects with. */
 function describe(err: ServiceError): Error {
   const details = printable(err.details);
-  const name = status[err.code] ?? String(err.code);
-  if (err.code === status.RESOURCE_EXHAUSTED && /larger than max/i.test(details))
+  const name = grpc().status[err.code] ?? String(err.code);
+  if (err.code === grpc().status.RESOURCE_EXHAUSTED && /larger than max/i.test(details))
     return new ResponseError('TOO_LARGE', details);
-  if (err.code === status.UNAVAILABLE) {
+  if (err.code === grpc().status.UNAVAILABLE) {
     const e: NodeJS.ErrnoException = new Error(`gRPC ${name}: ${details}`);
     const errno = /\b(ENOENT|ECONNREFUSED|EACCES|EPERM|ECONNRESET)\b/.exec(details)?.[1];
     if (errno !== undefined) e.code = errno;
     return e;
   }
-  if (err.code === status.UNIMPLEMENTED)
+  if (err.code === grpc().status.UNIMPLEMENTED)
     return new ResponseError('PROTOCOL', `gRPC ${name}: ${details} (is this socket the runtime's?)`);
   return new ResponseError('PROTOCOL', `gRPC ${name}: ${details}`);
 }
