@@ -420,7 +420,16 @@ describe('reload with SIGHUP', { skip }, () => {
     );
     try {
       // Records flow while the policy changes: names alternate aX/bX (X: the phase).
-      const phase1 = deleteModuleStorm({ names: ['a1', 'b1'], count: 6000, burst: 100, pauseMs: 5 });
+      // It runs until the new policy has printed some of it too (at most 60,000 calls), however slowly the
+      // machine starts ktrail or switches.
+      const stop = join(dir, 'reload-storm.stop');
+      const phase1 = deleteModuleStorm({
+        names: ['a1', 'b1'],
+        count: 60_000,
+        burst: 100,
+        pauseMs: 5,
+        stopFile: stop,
+      });
       // Reload once the first policy has printed some of the storm (a fixed wait raced a slow start).
       for (let i = 0; i < 250 && !(existsSync(file) && readFileSync(file, 'utf8').includes('"a1"')); i++)
         await sleep(20);
@@ -428,6 +437,8 @@ describe('reload with SIGHUP', { skip }, () => {
       let mark = k.stderr().length;
       process.kill(k.child.pid!, 'SIGHUP');
       await k.waitFor(/ktrail: reloaded: 1 policy, 1 event, \d+ rules \(switched in \d+ ms\)/, 10_000, mark);
+      for (let i = 0; i < 250 && !readFileSync(file, 'utf8').includes('"b1"'); i++) await sleep(20);
+      writeFileSync(stop, '');
       assert.equal(await phase1.done, 0);
       // A broken set: reported, the b* policy keeps running.
       writeFileSync(pfile, `${policy('c')}\n  bad: [`);

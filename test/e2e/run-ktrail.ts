@@ -215,21 +215,25 @@ export function deleteModuleStorm(o: {
   count: number;
   burst?: number;
   pauseMs?: number;
+  /** The storm ends early, after a burst, once this file exists. */
+  stopFile?: string;
 }): { readonly done: Promise<number | null>; readonly child: ChildProcess } {
   const script = [
-    'import ctypes, sys, time',
+    'import ctypes, os, sys, time',
     'f = ctypes.CDLL(None).syscall',
-    'names = [n.encode() for n in sys.argv[4:]]',
+    'stop = sys.argv[4]',
+    'names = [n.encode() for n in sys.argv[5:]]',
     'count, burst, pause = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000',
     // Written buffers: an untouched page cannot be read from the tracepoint (docs/KERNEL.md).
     'bufs = [ctypes.create_string_buffer(n) for n in names]',
     'for i in range(count):',
     '    f(176, bufs[i % len(bufs)], 0)',
     '    if pause and i % burst == burst - 1: time.sleep(pause)',
+    '    if stop and i % burst == burst - 1 and os.path.exists(stop): break',
   ].join('\n');
   const child = spawn(
     'python3',
-    ['-c', script, String(o.count), String(o.burst ?? 1), String(o.pauseMs ?? 0), ...o.names],
+    ['-c', script, String(o.count), String(o.burst ?? 1), String(o.pauseMs ?? 0), o.stopFile ?? '', ...o.names],
     { stdio: 'ignore' },
   );
   return { child, done: new Promise((r) => child.on('exit', (code) => r(code))) };
