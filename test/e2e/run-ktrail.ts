@@ -233,7 +233,15 @@ export function deleteModuleStorm(o: {
   ].join('\n');
   const child = spawn(
     'python3',
-    ['-c', script, String(o.count), String(o.burst ?? 1), String(o.pauseMs ?? 0), o.stopFile ?? '', ...o.names],
+    [
+      '-c',
+      script,
+      String(o.count),
+      String(o.burst ?? 1),
+      String(o.pauseMs ?? 0),
+      o.stopFile ?? '',
+      ...o.names,
+    ],
     { stdio: 'ignore' },
   );
   return { child, done: new Promise((r) => child.on('exit', (code) => r(code))) };
