@@ -425,32 +425,6 @@ static __always_inline int kt_shared_path(const struct syscall_cfg_t *cfg, __u64
 	return -1;
 }
 
-/*
- * The address of argument `arg`'s string in the payload built in `s` (`len` bytes), when it was read whole
- * (BLOB_OK: the NUL the read left follows it); else 0.
- */
-static __always_inline __u64 kt_blob_str(struct scratch_t *s, const struct syscall_cfg_t *cfg, int arg, __u32 len)
-{
-	__u32 off = 0;
-	for (int j = 0; j < KT_MAX_ARGS; j++) {
-		if (j >= arg)
-			break;
-		__u8 kind = cfg->kind[j];
-		if (kind == ARG_NONE || kind == ARG_REG || kind > ARG_INT_PTR)
-			continue;
-		if (off > KT_PAYLOAD_MAX)
-			return 0;
-		struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
-		off += sizeof(*bh) + bh->len;
-	}
-	if (off > KT_PAYLOAD_MAX || off + sizeof(struct blob_hdr_t) > len)
-		return 0;
-	struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
-	if (bh->status != BLOB_OK || bh->kind != ARG_STR)
-		return 0;
-	return (__u64)(s->payload + off + sizeof(*bh));
-}
-
 /* x86_64 number of the syscall `nr` of a compat task, or -1 when it has none (then it is untraced). */
 static __always_inline long kt_native_nr(__u32 nr, bool compat)
 {
@@ -641,7 +615,8 @@ static __always_inline int kt_sys_exit(struct pt_regs *regs, long ret, bool btf)
 			pre = bpf_map_lookup_elem(&scratch_map, &zero);
 		if (pre) {
 			len = kt_put_args(pre, cfg, &e);
-			e.str_src = kt_blob_str(pre, cfg, p, len);
+			struct blob_hdr_t *bh = kt_whole_str(pre, cfg, p, len);
+			e.str_src = bh ? (__u64)(bh + 1) : 0;
 		}
 	}
 	/* The kernel events first: the syscall record's filters must not decide for them. */

@@ -311,6 +311,33 @@ __noinline int kt_filter_nums(__u32 policy, struct kt_filter_loop *e)
 }
 
 /*
+ * The header of argument `arg`'s blob in the payload built in `s` (`len` bytes) when that argument is a string
+ * read whole (BLOB_OK: the NUL the read left follows it); else NULL.
+ */
+static __always_inline struct blob_hdr_t *kt_whole_str(struct scratch_t *s, const struct syscall_cfg_t *cfg,
+						       __u32 arg, __u32 len)
+{
+	__u32 off = 0;
+	for (int j = 0; j < KT_MAX_ARGS; j++) {
+		if (j >= arg)
+			break;
+		__u8 kind = cfg->kind[j];
+		if (kind == ARG_NONE || kind == ARG_REG || kind > ARG_INT_PTR)
+			continue;
+		if (off > KT_PAYLOAD_MAX)
+			return NULL;
+		struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
+		off += sizeof(*bh) + bh->len;
+	}
+	if (off > KT_PAYLOAD_MAX || off + sizeof(struct blob_hdr_t) > len)
+		return NULL;
+	struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
+	if (bh->status != BLOB_OK || bh->kind != ARG_STR)
+		return NULL;
+	return bh;
+}
+
+/*
  * 1 when the string match of (event_id, policy) holds for the argument's blob in the payload built in `s`
  * (`payload_len` bytes). NULL, faulted and truncated strings pass: userspace decides those.
  */
@@ -325,26 +352,12 @@ __noinline int kt_filter_str(struct scratch_t *s, const struct syscall_cfg_t *cf
 	__u32 arg = f->str_arg;
 	if (arg >= KT_MAX_ARGS || cfg->kind[arg] != ARG_STR)
 		return 1;
-	__u32 off = 0;
-	for (int j = 0; j < KT_MAX_ARGS; j++) {
-		if (j >= arg)
-			break;
-		__u8 kind = cfg->kind[j];
-		if (kind == ARG_NONE || kind == ARG_REG || kind > ARG_INT_PTR)
-			continue;
-		if (off > KT_PAYLOAD_MAX)
-			return 1;
-		struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
-		off += sizeof(*bh) + bh->len;
-	}
-	if (off > KT_PAYLOAD_MAX || off + sizeof(struct blob_hdr_t) > payload_len)
-		return 1;
-	struct blob_hdr_t *bh = (struct blob_hdr_t *)(s->payload + off);
-	if (bh->status != BLOB_OK || bh->kind != ARG_STR)
+	struct blob_hdr_t *bh = kt_whole_str(s, cfg, arg, payload_len);
+	if (!bh)
 		return 1;
 	__u32 len = bh->len;
 	__u32 n = f->str_len;
-	__u8 *d = s->payload + off + sizeof(*bh);
+	__u8 *d = (__u8 *)(bh + 1);
 	if (n > KT_FILTER_STR_MAX || (len >= 3 && kt_has_bom(d)))
 		return 1;
 	if (f->str_kind == KT_STR_EXACT ? len != n : len < n)
