@@ -460,6 +460,23 @@ function stormEntry(res: Results, tracer: string, threads: number): StormResult 
   return e;
 }
 
+/** A storm's counts: `delivered` and `reportedLost` of the `load`'s calls, over `stormMs`. */
+function stormRun(
+  load: { readonly calls: number; readonly nsPerCall: number },
+  stormMs: number,
+  delivered: number,
+  reportedLost: number,
+): StormRun {
+  return {
+    calls: load.calls,
+    delivered,
+    reportedLost,
+    unreported: load.calls - delivered - reportedLost,
+    deliveredPerS: delivered / (stormMs / 1000),
+    callNs: load.nsPerCall,
+  };
+}
+
 async function stormKtrail(stormMs: number, threads: number): Promise<StormRun> {
   const out = join(TMP, 'ktrail-storm.json');
   const t = ktrail({ name: 'ktrail', args: ['-e', 'delete_module', '-o', 'json'], stdout: out });
@@ -475,12 +492,7 @@ async function stormKtrail(stormMs: number, threads: number): Promise<StormRun> 
   rmSync(out, { force: true });
   const lost = rep.lost ?? scan.reportedLost;
   return {
-    calls: load.calls,
-    delivered: scan.events,
-    reportedLost: lost,
-    unreported: load.calls - scan.events - lost,
-    deliveredPerS: scan.events / (stormMs / 1000),
-    callNs: load.nsPerCall,
+    ...stormRun(load, stormMs, scan.events, lost),
     seqMissing: scan.missingSeqs,
     seqDuplicates: scan.duplicateSeqs,
     seqMaxReorder: scan.maxReorder,
@@ -497,14 +509,7 @@ async function stormBpftrace(stormMs: number, threads: number): Promise<StormRun
   await t.stop();
   const scan = scanBpftrace(out);
   rmSync(out, { force: true });
-  return {
-    calls: load.calls,
-    delivered: scan.events,
-    reportedLost: scan.lost,
-    unreported: load.calls - scan.events - scan.lost,
-    deliveredPerS: scan.events / (stormMs / 1000),
-    callNs: load.nsPerCall,
-  };
+  return stormRun(load, stormMs, scan.events, scan.lost);
 }
 
 async function stormAudit(audit: Audit, stormMs: number, threads: number): Promise<StormRun> {
@@ -521,14 +526,7 @@ async function stormAudit(audit: Audit, stormMs: number, threads: number): Promi
   await audit.settle();
   const delivered = audit.countDeleteModule(from);
   const lost = auditStatus().lost - lost0;
-  return {
-    calls: load.calls,
-    delivered,
-    reportedLost: lost,
-    unreported: load.calls - delivered - lost,
-    deliveredPerS: delivered / (stormMs / 1000),
-    callNs: load.nsPerCall,
-  };
+  return stormRun(load, stormMs, delivered, lost);
 }
 
 async function stormMinimal(stormMs: number, threads: number): Promise<StormRun> {
@@ -543,14 +541,7 @@ async function stormMinimal(stormMs: number, threads: number): Promise<StormRun>
   const rep = await t.stop();
   const delivered = rep.events ?? 0;
   const lost = rep.lost ?? 0;
-  return {
-    calls: load.calls,
-    delivered,
-    reportedLost: lost,
-    unreported: load.calls - delivered - lost,
-    deliveredPerS: delivered / (stormMs / 1000),
-    callNs: load.nsPerCall,
-  };
+  return stormRun(load, stormMs, delivered, lost);
 }
 
 function summarizeStorms(res: Results): void {
