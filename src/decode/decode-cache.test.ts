@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { blob_hdr_t, event_hdr_t as HDR } from '../abi/abi.gen.js';
 import type { EventSpec, TraceeType } from '../catalog/types.js';
 import { Decoder, narrowRegister } from './decode.js';
+import { batch } from './testing.js';
 
 const TYPES: TraceeType[] = ['int32', 'uint32', 'int64', 'uint64', 'bool', 'uint16'];
 
@@ -57,18 +58,6 @@ function record(o: {
   dv.setUint8(HDR.SIZE + 3, 2);
   b.set(body, HDR.SIZE + blob_hdr_t.SIZE);
   return b;
-}
-
-/** The native batch format: each record prefixed by its u32 length, in a Buffer (as the ring reader gives). */
-function batch(recs: Uint8Array[]): Buffer {
-  const out = Buffer.alloc(recs.reduce((n, r) => n + 4 + r.length, 0));
-  let off = 0;
-  for (const r of recs) {
-    out.writeUInt32LE(r.length, off);
-    out.set(r, off + 4);
-    off += 4 + r.length;
-  }
-  return out;
 }
 
 const decoder = () => new Decoder({ eventById: (id) => (id === 900 ? regs : undefined), bootToEpochNs: 10n });

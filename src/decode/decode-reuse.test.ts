@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { blob_hdr_t, event_hdr_t as HDR } from '../abi/abi.gen.js';
 import type { EventSpec } from '../catalog/types.js';
 import { Decoder } from './decode.js';
+import { batch } from './testing.js';
 
 const spec: EventSpec = {
   id: 901,
@@ -38,17 +39,6 @@ function record(tid: number, name: string, flags: bigint, seq: bigint, pad = 0):
   dv.setUint8(HDR.SIZE + 3, 2);
   b.set(body, HDR.SIZE + blob_hdr_t.SIZE);
   return b;
-}
-
-function batch(recs: Uint8Array[]): Buffer {
-  const out = Buffer.alloc(recs.reduce((n, r) => n + 4 + r.length, 0));
-  let off = 0;
-  for (const r of recs) {
-    out.writeUInt32LE(r.length, off);
-    out.set(r, off + 4);
-    off += 4 + r.length;
-  }
-  return out;
 }
 
 const decoder = () => new Decoder({ eventById: (id) => (id === 901 ? spec : undefined), bootToEpochNs: 0n });

@@ -17,18 +17,16 @@ import { eventById, eventByName } from '../../src/catalog/index.js';
 import type { EventSpec } from '../../src/catalog/types.js';
 import { Decoder } from '../../src/decode/decode.js';
 import type { TraceEvent } from '../../src/decode/event.js';
-import { loadNative, nativeAvailable, packageRoot } from '../../src/native/binding.js';
+import { loadNative } from '../../src/native/binding.js';
+import { helpers, liveSkipReason } from './run-ktrail.js';
 
-const root = packageRoot();
-const objectPath = resolve(root, 'build', 'bpf', 'ktrail.bpf.o');
-const delmodPath = resolve(root, 'build', 'helpers', 'delmod');
+const delmodPath = resolve(helpers, 'delmod');
 
 function skipReason(): string | undefined {
-  if (process.geteuid?.() !== 0) return 'needs root (loads BPF programs)';
-  if (!existsSync(objectPath)) return `${objectPath} is missing: run make -C bpf`;
-  if (!nativeAvailable()) return 'the native addon is missing: run npm run build:native';
-  if (!existsSync(delmodPath)) return `${delmodPath} is missing: run make -C test/helpers`;
-  return undefined;
+  return (
+    liveSkipReason() ??
+    (existsSync(delmodPath) ? undefined : `${delmodPath} is missing: run make -C test/helpers`)
+  );
 }
 
 const CONFIGS: readonly [string, FastPaths][] = [
