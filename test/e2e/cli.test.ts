@@ -202,7 +202,12 @@ describe('ktrail CLI, bad input', () => {
   });
 
   it('not root and no capabilities: one clear sentence naming them, exit 1, nothing attached', {
-    skip: process.geteuid?.() !== 0 ? 'needs root to drop to nobody' : undefined,
+    skip:
+      process.geteuid?.() !== 0
+        ? 'needs root to drop to nobody'
+        : spawnSync('test', ['-r', cli], { uid: 65534, gid: 65534 }).status !== 0
+          ? `user nobody cannot read ${cli}`
+          : undefined,
   }, () => {
     const r = spawnSync(process.execPath, [cli, '-e', 'delete_module'], {
       encoding: 'utf8',
